@@ -1,0 +1,17 @@
+"""The benchmark directory users share and evaluate on: questions, images and a manifest of hashes."""
+
+from spinebench.benchmark._directory import Benchmark, BenchmarkWriter, image_format, sha256_bytes, sha256_file
+from spinebench.benchmark._question import Question
+from spinebench.benchmark._sample import SAMPLE_PATH, open_sample, write_sample_benchmark
+
+__all__ = [
+    "SAMPLE_PATH",
+    "Benchmark",
+    "BenchmarkWriter",
+    "Question",
+    "image_format",
+    "open_sample",
+    "sha256_bytes",
+    "sha256_file",
+    "write_sample_benchmark",
+]

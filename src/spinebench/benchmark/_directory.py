@@ -1,0 +1,245 @@
+"""The benchmark directory: `benchmark.parquet` + content-addressed `images/` + `manifest.json`.
+
+The manifest holds the sha256 and size of every file, so a benchmark can be shared and checked. Opening a
+benchmark checks the parquet and manifest hashes and that every image is present with its recorded size;
+image contents are checked as they are read (their file name is their sha256), so an altered image never
+reaches a model. `verify="full"` hashes every image up front instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import pyarrow.parquet as pq
+from PIL import Image, UnidentifiedImageError
+
+from spinebench import __version__
+from spinebench.benchmark._question import QUESTION_SCHEMA, Question, questions_from_batch, questions_to_table
+from spinebench.errors import BenchmarkError
+
+FORMAT: Final = "spinebench.benchmark"
+FORMAT_VERSION: Final = 1
+PARQUET_NAME: Final = "benchmark.parquet"
+MANIFEST_NAME: Final = "manifest.json"
+IMAGES_DIR: Final = "images"
+IMAGE_EXTENSIONS: Final = {"PNG": ".png", "JPEG": ".jpg"}
+_ROW_GROUP: Final = 8192
+_HASH_CHUNK: Final = 1 << 20
+
+Verify = Literal["quick", "full"]
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def image_format(data: bytes, *, what: str) -> str:
+    """The PIL format name of encoded image bytes, after a full decode; raises BenchmarkError if corrupt."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt = image.format or ""
+            image.load()
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise BenchmarkError(f"{what}: not a readable image ({error})") from error
+    if fmt not in IMAGE_EXTENSIONS:
+        raise BenchmarkError(f"{what}: image format {fmt or 'unknown'} is not PNG or JPEG")
+    return fmt
+
+
+@dataclass
+class BenchmarkWriter:
+    """Writes a benchmark directory. Add images and questions, then `close()` writes parquet and manifest."""
+
+    out: Path
+    name: str
+    seed: int | None = None
+    build: dict[str, Any] = field(default_factory=dict)
+    _files: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    _pending: list[Question] = field(default_factory=list, init=False)
+    _ids: set[str] = field(default_factory=set, init=False)
+    _writer: pq.ParquetWriter | None = field(default=None, init=False)
+    _counts: dict[str, Counter[str]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        if (self.out / MANIFEST_NAME).exists() or (self.out / PARQUET_NAME).exists():
+            raise BenchmarkError(f"{self.out}: already holds a benchmark; choose an empty folder")
+        try:
+            (self.out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise BenchmarkError(f"{self.out}: cannot create the benchmark folder ({error})") from error
+        self._counts = {key: Counter() for key in ("task", "disease", "source", "modality", "subset")}
+
+    def add_image(self, data: bytes, *, what: str = "image") -> str:
+        """Stores encoded PNG/JPEG bytes content-addressed; returns the path relative to the benchmark."""
+        digest = sha256_bytes(data)
+        extension = IMAGE_EXTENSIONS[image_format(data, what=what)]
+        relative = f"{IMAGES_DIR}/{digest[:2]}/{digest}{extension}"
+        if relative not in self._files:
+            target = self.out / relative
+            target.parent.mkdir(exist_ok=True)
+            if not target.exists():
+                _write_atomic(target, data)
+            self._files[relative] = {"sha256": digest, "bytes": len(data)}
+        return relative
+
+    def add_question(self, question: Question) -> None:
+        if question.id in self._ids:
+            raise BenchmarkError(f"question id {question.id!r} is used twice")
+        if question.image not in self._files:
+            raise BenchmarkError(f"question {question.id}: image {question.image} was not added to the benchmark")
+        self._ids.add(question.id)
+        self._pending.append(question)
+        for key, value in (
+            ("task", question.task),
+            ("disease", f"{question.task}/{question.disease}"),
+            ("source", question.source),
+            ("modality", question.modality),
+        ):
+            self._counts[key][value] += 1
+        for subset in question.subsets:
+            self._counts["subset"][f"{subset}/{question.task}"] += 1
+        if len(self._pending) >= _ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(
+                self.out / PARQUET_NAME, QUESTION_SCHEMA, compression="zstd", write_statistics=False
+            )
+        if self._pending:
+            self._writer.write_table(questions_to_table(self._pending), row_group_size=_ROW_GROUP)
+            self._pending = []
+
+    def close(self) -> dict[str, Any]:
+        """Writes the parquet footer and the manifest; returns the manifest."""
+        self._flush()
+        assert self._writer is not None
+        self._writer.close()
+        files = {PARQUET_NAME: {"sha256": sha256_file(self.out / PARQUET_NAME),
+                                "bytes": (self.out / PARQUET_NAME).stat().st_size}}
+        files.update(sorted(self._files.items()))
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "created_by": f"spinebench {__version__}",
+            "seed": self.seed,
+            "build": self.build,
+            "counts": {
+                "questions": len(self._ids),
+                "images": len(self._files),
+                **{f"by_{key}": dict(sorted(counter.items())) for key, counter in self._counts.items()},
+            },
+            "files": files,
+        }
+        _write_atomic(self.out / MANIFEST_NAME, (json.dumps(manifest, indent=1) + "\n").encode())
+        return manifest
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    temporary = target.with_name(target.name + ".partial")
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+
+
+class Benchmark:
+    """A benchmark directory opened for reading. Questions stream from parquet in row-group batches."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any], manifest_sha256: str) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.manifest_sha256 = manifest_sha256
+        self._files: dict[str, dict[str, Any]] = manifest["files"]
+
+    @classmethod
+    def open(cls, path: Path | str, *, verify: Verify = "quick") -> Benchmark:
+        path = Path(path)
+        if not path.is_dir():
+            raise BenchmarkError(f"{path}: no such benchmark folder")
+        manifest_path = path / MANIFEST_NAME
+        try:
+            raw = manifest_path.read_bytes()
+            manifest = json.loads(raw)
+        except FileNotFoundError as error:
+            raise BenchmarkError(f"{manifest_path}: missing; {path} is not a benchmark directory") from error
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise BenchmarkError(f"{manifest_path}: not valid JSON ({error})") from error
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise BenchmarkError(f"{manifest_path}: not a SpineBench manifest (format is not {FORMAT!r})")
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise BenchmarkError(
+                f"{manifest_path}: format version {manifest.get('format_version')} is not supported "
+                f"(this SpineBench reads version {FORMAT_VERSION})"
+            )
+        benchmark = cls(path, manifest, sha256_bytes(raw))
+        benchmark.verify(full=verify == "full")
+        return benchmark
+
+    def verify(self, *, full: bool = False) -> None:
+        """Checks every listed file; raises BenchmarkError naming the first missing or altered one."""
+        for relative, entry in self._files.items():
+            file = self.path / relative
+            try:
+                size = file.stat().st_size
+            except FileNotFoundError as error:
+                raise BenchmarkError(f"{file}: missing (listed in {MANIFEST_NAME})") from error
+            is_image = relative.startswith(IMAGES_DIR + "/")
+            if size != entry["bytes"] or ((full or not is_image) and sha256_file(file) != entry["sha256"]):
+                raise BenchmarkError(f"{file}: altered (its sha256 or size differs from {MANIFEST_NAME})")
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+    def __len__(self) -> int:
+        return int(self.manifest["counts"]["questions"])
+
+    def count(self, subset: str | None = None) -> int:
+        if subset is None:
+            return len(self)
+        by_subset: dict[str, int] = self.manifest["counts"]["by_subset"]
+        return sum(n for key, n in by_subset.items() if key.split("/")[0] == subset)
+
+    def subsets(self) -> list[str]:
+        return sorted({key.split("/")[0] for key in self.manifest["counts"]["by_subset"]})
+
+    def iter_questions(self, subset: str | None = None) -> Iterator[Question]:
+        if subset is not None and subset not in self.subsets():
+            raise BenchmarkError(
+                f"{self.path}: no subset {subset!r} (it has: {', '.join(self.subsets()) or 'none'})"
+            )
+        parquet = pq.ParquetFile(self.path / PARQUET_NAME)
+        for batch in parquet.iter_batches(batch_size=_ROW_GROUP):
+            for question in questions_from_batch(batch):
+                if subset is None or subset in question.subsets:
+                    yield question
+
+    def read_image(self, question: Question) -> bytes:
+        """The image bytes of a question, checked against the manifest."""
+        entry = self._files.get(question.image)
+        file = self.path / question.image
+        if entry is None:
+            raise BenchmarkError(f"question {question.id}: image {question.image} is not in {MANIFEST_NAME}")
+        try:
+            data = file.read_bytes()
+        except FileNotFoundError as error:
+            raise BenchmarkError(f"{file}: missing (image of question {question.id})") from error
+        if sha256_bytes(data) != entry["sha256"]:
+            raise BenchmarkError(f"{file}: altered (image of question {question.id}; sha256 differs)")
+        return data

@@ -1,0 +1,96 @@
+"""One multiple-choice question, as stored in `benchmark.parquet`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from spinebench.taxonomy import LETTERS, TASKS, Task, letters_for
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question about one image.
+
+    `answer` holds the correct option letters, sorted: one for SDD, one or more for SLL. `disease` is the
+    true answer class for SDD and the finding whose levels are asked for SLL. `subsets` names the flagged
+    subsets the question belongs to (e.g. "sub" for SpineBench-Sub).
+    """
+
+    id: str
+    task: Task
+    image: str
+    question: str
+    options: tuple[str, ...]
+    answer: tuple[str, ...]
+    disease: str
+    source: str
+    modality: str
+    subsets: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"question {self.id}: unknown task {self.task!r} (expected one of {TASKS})")
+        allowed = letters_for(len(self.options))
+        if not self.answer or any(letter not in allowed for letter in self.answer):
+            raise ValueError(f"question {self.id}: answer {self.answer!r} is not among options {allowed}")
+        if list(self.answer) != sorted(set(self.answer)):
+            raise ValueError(f"question {self.id}: answer letters must be sorted and unique: {self.answer!r}")
+        if self.task == "SDD" and len(self.answer) != 1:
+            raise ValueError(f"question {self.id}: a diagnosis question has exactly one answer")
+
+    @property
+    def multiple(self) -> bool:
+        """Whether several letters may be correct (the localization task)."""
+        return self.task == "SLL"
+
+    @property
+    def letters(self) -> str:
+        return LETTERS[: len(self.options)]
+
+    @property
+    def answer_texts(self) -> tuple[str, ...]:
+        return tuple(self.options[LETTERS.index(letter)] for letter in self.answer)
+
+
+QUESTION_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("task", pa.string(), nullable=False),
+        pa.field("image", pa.string(), nullable=False),
+        pa.field("question", pa.string(), nullable=False),
+        pa.field("options", pa.list_(pa.string()), nullable=False),
+        pa.field("answer", pa.list_(pa.string()), nullable=False),
+        pa.field("disease", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("modality", pa.string(), nullable=False),
+        pa.field("subsets", pa.list_(pa.string()), nullable=False),
+    ]
+)
+
+
+def questions_to_table(questions: list[Question]) -> pa.Table:
+    columns = {name: [getattr(q, name) for q in questions] for name in QUESTION_SCHEMA.names}
+    for name in ("options", "answer", "subsets"):
+        columns[name] = [list(value) for value in columns[name]]
+    return pa.Table.from_pydict(columns, schema=QUESTION_SCHEMA)
+
+
+def questions_from_batch(batch: pa.RecordBatch) -> list[Question]:
+    rows = batch.to_pydict()
+    return [
+        Question(
+            id=rows["id"][i],
+            task=rows["task"][i],
+            image=rows["image"][i],
+            question=rows["question"][i],
+            options=tuple(rows["options"][i]),
+            answer=tuple(rows["answer"][i]),
+            disease=rows["disease"][i],
+            source=rows["source"][i],
+            modality=rows["modality"][i],
+            subsets=tuple(rows["subsets"][i]),
+        )
+        for i in range(batch.num_rows)
+    ]

@@ -1,0 +1,36 @@
+"""The `spinebench` command. Each subcommand lives in its own module and only parses options."""
+
+from __future__ import annotations
+
+import typer
+
+from spinebench import __version__
+from spinebench.cli.eval_cmd import eval_command
+from spinebench.cli.import_release_cmd import import_release_command
+
+app = typer.Typer(
+    name="spinebench",
+    help="Build and run SpineBench: spine imaging multiple-choice questions for vision-language models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("eval")(eval_command)
+app.command("import-release")(import_release_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"spinebench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Build and run SpineBench."""
+
+
+def main() -> None:
+    app()

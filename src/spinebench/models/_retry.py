@@ -1,0 +1,53 @@
+"""Retries with exponential backoff and full jitter, honouring a server's Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from spinebench.models._provider import ProviderError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        backoff = rng.uniform(0.0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+        if retry_after is not None:
+            # The server knows best when it will take us back; never wait less than it asked.
+            return max(min(retry_after, self.max_delay), backoff)
+        return backoff
+
+
+async def call_with_retries(
+    attempt_once: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rng: random.Random | None = None,
+) -> tuple[T, int]:
+    """Runs `attempt_once` until it succeeds; returns its result and the number of attempts.
+
+    Retryable ProviderErrors are retried up to `policy.max_attempts`; the last one is re-raised with its
+    attempt count. Non-retryable errors are raised at once.
+    """
+    rng = rng or random.Random()
+    attempt = 1
+    while True:
+        try:
+            return await attempt_once(), attempt
+        except ProviderError as error:
+            error.attempts = attempt
+            if not error.retryable or attempt >= policy.max_attempts:
+                raise
+            await sleep(policy.delay(attempt, error.retry_after, rng))
+            attempt += 1

@@ -1,0 +1,84 @@
+"""Names of diseases, answers, levels and tasks: the one place every other module takes them from."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Task = Literal["SDD", "SLL"]
+TASKS: Final[tuple[Task, ...]] = ("SDD", "SLL")
+TASK_TITLES: Final[dict[Task, str]] = {
+    "SDD": "Spinal disease diagnosis",
+    "SLL": "Spinal lesion localization",
+}
+# Task names used by the published SpineBench release.
+RELEASE_TASK_NAMES: Final[dict[str, Task]] = {
+    "spine_disease_classification": "SDD",
+    "spine_lesion_localization": "SLL",
+}
+
+HEALTHY: Final = "Healthy"
+LEVELS: Final[tuple[str, ...]] = ("L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1")
+LETTERS: Final = "ABCDEFGHIJ"
+
+Modality = Literal["xray", "mri", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Disease:
+    name: str
+    abbreviation: str
+    region: Literal["lumbar", "cervical"]
+    synonyms: tuple[str, ...] = ()
+
+
+DISEASES: Final[tuple[Disease, ...]] = (
+    Disease("Disc space narrowing", "DSN", "lumbar", ("disc narrowing", "narrowed disc space")),
+    Disease(
+        "Foraminal stenosis",
+        "FS",
+        "lumbar",
+        ("neural foraminal narrowing", "left neural foraminal narrowing", "right neural foraminal narrowing"),
+    ),
+    Disease(
+        "Subarticular stenosis",
+        "SAS",
+        "lumbar",
+        ("left subarticular stenosis", "right subarticular stenosis"),
+    ),
+    Disease("Osteophytes", "OST", "lumbar", ("osteophyte", "bone spur", "bone spurs")),
+    Disease("Spinal canal stenosis", "SCS", "lumbar", ("central canal stenosis",)),
+    Disease("Spondylolisthesis", "SPL", "lumbar", ("spondylolysthesis",)),
+    Disease("Vertebral collapse", "VC", "lumbar", ("vertebral compression fracture",)),
+    Disease("Straight cervical vertebrae", "SCV", "cervical", ("straight", "straightened cervical spine")),
+    Disease("Cervical kyphosis", "CK", "cervical", ("kyphosis",)),
+    Disease("Cervical lordosis", "CL", "cervical", ("lordosis",)),
+    Disease("Sigmoid cervical vertebrae", "SIG", "cervical", ("sigmoid", "s-shaped cervical spine")),
+)
+DISEASE_NAMES: Final[tuple[str, ...]] = tuple(d.name for d in DISEASES)
+# The answer classes of the diagnosis task: the 11 diseases and Healthy.
+ANSWER_CLASSES: Final[tuple[str, ...]] = (*DISEASE_NAMES, HEALTHY)
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", text.strip().lower())
+
+
+_CANONICAL: Final[dict[str, str]] = {
+    _normalise(alias): disease.name
+    for disease in DISEASES
+    for alias in (disease.name, disease.abbreviation, *disease.synonyms)
+} | {_normalise(HEALTHY): HEALTHY, "no finding": HEALTHY, "normal": HEALTHY}
+
+
+def canonical_answer(label: str) -> str | None:
+    """The canonical disease name (or Healthy) for a label or synonym, or None when it names none."""
+    return _CANONICAL.get(_normalise(label))
+
+
+def letters_for(count: int) -> str:
+    """The option letters for a question with `count` options."""
+    if not 1 <= count <= len(LETTERS):
+        raise ValueError(f"a question has 1 to {len(LETTERS)} options, not {count}")
+    return LETTERS[:count]
