@@ -1,6 +1,7 @@
 """SpineBench: build and run multiple-choice spine imaging questions for vision-language models.
 
-The pipeline reads off the subpackages: sources -> catalog -> embeddings -> questions -> benchmark -> run -> report.
+The pipeline reads off the subpackages:
+sources -> catalog -> embeddings -> questions -> benchmark -> run -> report.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -1,6 +1,12 @@
 """The benchmark directory users share and evaluate on: questions, images and a manifest of hashes."""
 
-from spinebench.benchmark._directory import Benchmark, BenchmarkWriter, image_format, sha256_bytes, sha256_file
+from spinebench.benchmark._directory import (
+    Benchmark,
+    BenchmarkWriter,
+    image_format,
+    sha256_bytes,
+    sha256_file,
+)
 from spinebench.benchmark._question import Question
 from spinebench.benchmark._sample import SAMPLE_PATH, open_sample, write_sample_benchmark
 

@@ -102,7 +102,9 @@ class BenchmarkWriter:
         if question.id in self._ids:
             raise BenchmarkError(f"question id {question.id!r} is used twice")
         if question.image not in self._files:
-            raise BenchmarkError(f"question {question.id}: image {question.image} was not added to the benchmark")
+            raise BenchmarkError(
+                f"question {question.id}: image {question.image} was not added to the benchmark"
+            )
         self._ids.add(question.id)
         self._pending.append(question)
         for key, value in (
@@ -128,11 +130,17 @@ class BenchmarkWriter:
 
     def close(self) -> dict[str, Any]:
         """Writes the parquet footer and the manifest; returns the manifest."""
+        if not self._ids:
+            raise BenchmarkError(f"{self.out}: no question was added; a benchmark needs at least one")
         self._flush()
         assert self._writer is not None
         self._writer.close()
-        files = {PARQUET_NAME: {"sha256": sha256_file(self.out / PARQUET_NAME),
-                                "bytes": (self.out / PARQUET_NAME).stat().st_size}}
+        files = {
+            PARQUET_NAME: {
+                "sha256": sha256_file(self.out / PARQUET_NAME),
+                "bytes": (self.out / PARQUET_NAME).stat().st_size,
+            }
+        }
         files.update(sorted(self._files.items()))
         manifest: dict[str, Any] = {
             "format": FORMAT,
@@ -224,9 +232,16 @@ class Benchmark:
             raise BenchmarkError(
                 f"{self.path}: no subset {subset!r} (it has: {', '.join(self.subsets()) or 'none'})"
             )
-        parquet = pq.ParquetFile(self.path / PARQUET_NAME)
-        for batch in parquet.iter_batches(batch_size=_ROW_GROUP):
-            for question in questions_from_batch(batch):
+        file = self.path / PARQUET_NAME
+        parquet = pq.ParquetFile(file)
+        if parquet.schema_arrow != QUESTION_SCHEMA:
+            raise BenchmarkError(f"{file}: columns differ from the SpineBench question schema")
+        for batch_number, batch in enumerate(parquet.iter_batches(batch_size=_ROW_GROUP)):
+            try:
+                questions = questions_from_batch(batch)
+            except ValueError as error:
+                raise BenchmarkError(f"{file}: rows {batch_number * _ROW_GROUP}+: {error}") from error
+            for question in questions:
                 if subset is None or subset in question.subsets:
                     yield question
 

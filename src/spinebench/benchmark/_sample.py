@@ -15,7 +15,7 @@ from pathlib import Path
 from spinebench.benchmark._directory import Benchmark, BenchmarkWriter
 from spinebench.benchmark._question import Question
 from spinebench.synth import PhantomSpec, render_phantom
-from spinebench.taxonomy import ANSWER_CLASSES, DISEASES, HEALTHY, LEVELS, LETTERS
+from spinebench.taxonomy import ANSWER_CLASSES, DISEASES, HEALTHY, LETTERS, LEVELS
 
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "sample"
 _MRI = {"Foraminal stenosis", "Subarticular stenosis", "Spinal canal stenosis"}

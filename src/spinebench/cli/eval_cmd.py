@@ -1,8 +1,103 @@
-"""`spinebench eval` (placeholder)."""
+"""`spinebench eval`: run a model over a benchmark into a resumable run directory."""
 
 from __future__ import annotations
 
+import re
+from enum import StrEnum
+from pathlib import Path
 
-def eval_command() -> None:
-    """Evaluate a model."""
-    raise NotImplementedError
+import typer
+from rich.console import Console
+
+from spinebench.benchmark import SAMPLE_PATH, Benchmark
+from spinebench.cli._errors import reports_errors
+from spinebench.models import SPEC_HELP, GenerationParams, ProviderOptions, RetryPolicy
+from spinebench.report import breakdown_table, scores_table
+from spinebench.run import EvalSettings, RichReporter, evaluate
+
+EXIT_INCOMPLETE = 3
+
+
+class PromptChoice(StrEnum):
+    paper = "paper"
+    plain = "plain"
+
+
+class VerifyChoice(StrEnum):
+    quick = "quick"
+    full = "full"
+
+
+def default_run_dir(model: str, subset: str | None) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_") or "model"
+    return Path("runs") / (f"{slug}-{subset}" if subset else slug)
+
+
+@reports_errors
+def eval_command(
+    bench: Path | None = typer.Argument(
+        None, help="Benchmark directory. Without it, the small synthetic sample bundled with SpineBench."
+    ),
+    model: str = typer.Option(..., "--model", "-m", help=f"Model spec: {SPEC_HELP}."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Run directory (default runs/<model>). The same command again resumes it."
+    ),
+    subset: str | None = typer.Option(
+        None, help="Evaluate only a flagged subset, e.g. 'sub' (SpineBench-Sub)."
+    ),
+    prompt: PromptChoice = typer.Option(PromptChoice.paper, help="Prompt template."),
+    base_url: str | None = typer.Option(
+        None, help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default: $OPENAI_BASE_URL)."
+    ),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY",
+        help="Name of the environment variable holding the API key (never written anywhere).",
+    ),
+    concurrency: int = typer.Option(8, min=1, help="Requests in flight at once."),
+    timeout: float = typer.Option(120.0, min=0.1, help="Seconds before one request times out."),
+    max_attempts: int = typer.Option(6, min=1, help="Attempts per request on 429, 5xx, timeouts."),
+    temperature: float = typer.Option(0.0, min=0.0, help="Sampling temperature (0 = greedy)."),
+    max_tokens: int = typer.Option(1024, min=1, help="Most tokens the model may generate per answer."),
+    seed: int = typer.Option(0, help="Seed sent to the model and used by the random baseline."),
+    judge: str | None = typer.Option(
+        None, help="Model spec of an LLM that extracts the answer when the rules cannot (any provider)."
+    ),
+    rerun_errors: bool = typer.Option(
+        True, help="On resume, ask again the questions whose last attempt failed (timeouts, 5xx, 429)."
+    ),
+    verify: VerifyChoice = typer.Option(
+        VerifyChoice.quick,
+        help="quick: hash the question table, check images as they are read; full: hash all.",
+    ),
+    details: bool = typer.Option(False, help="Also print accuracy per disease, source and modality."),
+) -> None:
+    """Evaluate a model on SpineBench and write predictions.jsonl, run.json and scores.json."""
+    console = Console()
+    benchmark = Benchmark.open(bench or SAMPLE_PATH, verify=verify.value)
+    out = out or default_run_dir(model, subset)
+    settings = EvalSettings(
+        model=model,
+        prompt=prompt.value,
+        params=GenerationParams(temperature=temperature, max_tokens=max_tokens, seed=seed),
+        subset=subset,
+        judge=judge,
+        seed=seed,
+        concurrency=concurrency,
+        rerun_errors=rerun_errors,
+        provider_options=ProviderOptions(
+            base_url=base_url,
+            api_key_env=api_key_env,
+            timeout=timeout,
+            retry=RetryPolicy(max_attempts=max_attempts),
+            seed=seed,
+        ),
+    )
+    reporter = RichReporter(f"{model} on {benchmark.name}", console=console)
+    result = evaluate(benchmark, out, settings, reporter=reporter)
+    console.print(scores_table(result.scores, title=f"{model} on {benchmark.name}"))
+    if details:
+        for key in ("disease", "source", "modality"):
+            console.print(breakdown_table(result.scores, key, title=f"Accuracy by {key}"))
+    console.print(f"Run directory: {result.run_dir}")
+    if result.scores["status"] != "complete":
+        raise typer.Exit(EXIT_INCOMPLETE)

@@ -1,8 +1,54 @@
-"""`spinebench import-release` (placeholder until the importer lands)."""
+"""`spinebench import-release`: the published SpineBench release folder -> a benchmark directory."""
 
 from __future__ import annotations
 
+from pathlib import Path
 
-def import_release_command() -> None:
-    """Import the published SpineBench release."""
-    raise NotImplementedError
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from spinebench.cli._errors import reports_errors
+from spinebench.sources import ImportReport, import_release
+from spinebench.sources.release import REPORT_NAME
+
+
+@reports_errors
+def import_release_command(
+    release_dir: Path = typer.Argument(
+        ..., metavar="DIR", help="The release folder, holding evaluation/test.json and/or all/train.json."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", "-o", metavar="BENCH", help="The benchmark folder to create (must hold no benchmark)."
+    ),
+    show_skipped: int = typer.Option(10, "--show-skipped", min=0, help="How many skipped records to list."),
+) -> None:
+    """Import the published SpineBench release (questions of evaluation/test.json form subset "sub")."""
+    report = import_release(release_dir, out, progress=True)
+    print_summary(Console(), report, show_skipped)
+
+
+def print_summary(console: Console, report: ImportReport, show_skipped: int) -> None:
+    console.print(f"Imported from {', '.join(report.files)}", soft_wrap=True, markup=False)
+    table = Table()
+    table.add_column("task")
+    table.add_column("questions", justify="right")
+    table.add_column('subset "sub"', justify="right")
+    for task in sorted(report.imported):
+        table.add_row(task, str(report.imported[task]), str(report.imported_sub[task]))
+    console.print(table)
+    console.print(
+        f"records read: {report.records}; questions imported: {report.questions}; "
+        f"duplicates merged: {report.duplicates}; skipped: {len(report.skipped)}",
+        soft_wrap=True,
+    )
+    if report.skipped:
+        for kind, count in report.skipped_by_kind().items():
+            console.print(f"  skipped ({kind}): {count}", soft_wrap=True, markup=False)
+        for record in report.skipped[:show_skipped]:
+            console.print(Text.assemble(("  skipped ", "yellow"), str(record)), soft_wrap=True)
+        more = len(report.skipped) - show_skipped
+        tail = f"{more} more; all" if more > 0 else "all"
+        console.print(f"  ({tail} listed in {report.out / REPORT_NAME})", soft_wrap=True, markup=False)
+    console.print(f"Benchmark written to {report.out}", soft_wrap=True, markup=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spinebench.errors import ModelSpecError
 from spinebench.models._provider import Provider
@@ -18,7 +18,7 @@ class ProviderOptions:
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     timeout: float = 120.0
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     seed: int = 0
     image_max_side: int = 1024
     image_quality: int = 90

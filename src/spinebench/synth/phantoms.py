@@ -8,6 +8,7 @@ bright canal. Every random choice comes from the seed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from spinebench.taxonomy import HEALTHY, LEVELS
 
 _MRI_FINDINGS = {"Foraminal stenosis", "Subarticular stenosis", "Spinal canal stenosis"}
-_CERVICAL_CURVES = {
+_CERVICAL_CURVES: dict[str, Callable[[float], float]] = {
     "Cervical lordosis": lambda t: 0.18 * math.sin(math.pi * t),
     "Straight cervical vertebrae": lambda t: 0.0,
     "Cervical kyphosis": lambda t: -0.16 * math.sin(math.pi * t),
@@ -97,8 +98,10 @@ def _lumbar_xray(spec: PhantomSpec, rng: np.random.Generator) -> Image.Image:
         if spec.finding == "Osteophytes" and index - 1 in affected:
             for sign in (-1, 1):
                 x = cx + sign * half_w
-                draw.polygon([(x, cy + half_h), (x + sign * 0.07 * size, cy + half_h + 2), (x, cy + half_h - 5)],
-                             fill=shade)
+                draw.polygon(
+                    [(x, cy + half_h), (x + sign * 0.07 * size, cy + half_h + 2), (x, cy + half_h - 5)],
+                    fill=shade,
+                )
     return image.filter(ImageFilter.GaussianBlur(1.0))
 
 
@@ -111,13 +114,19 @@ def _lumbar_mri(spec: PhantomSpec, rng: np.random.Generator) -> Image.Image:
     canal_x = size * 0.62
     for index in range(6):
         cy = 0.08 * size + (index + 0.5) * step
-        draw.rectangle((size * 0.28, cy - 0.33 * step, size * 0.52, cy + 0.33 * step), fill=int(rng.integers(90, 120)))
+        draw.rectangle(
+            (size * 0.28, cy - 0.33 * step, size * 0.52, cy + 0.33 * step), fill=int(rng.integers(90, 120))
+        )
     for index in range(5):
         disc_y = 0.08 * size + (index + 1) * step
         width = 0.07 * size
         if index in affected:
             width *= {"Spinal canal stenosis": 0.3, "Subarticular stenosis": 0.55}.get(spec.finding, 1.0)
-        draw.rectangle((canal_x - width / 2, disc_y - step / 2, canal_x + width / 2, disc_y + step / 2), fill=220)
+        draw.rectangle(
+            (canal_x - width / 2, disc_y - step / 2, canal_x + width / 2, disc_y + step / 2), fill=220
+        )
         foramen = 0.05 * size * (0.35 if spec.finding == "Foraminal stenosis" and index in affected else 1.0)
-        draw.ellipse((size * 0.78 - foramen, disc_y - foramen, size * 0.78 + foramen, disc_y + foramen), fill=200)
+        draw.ellipse(
+            (size * 0.78 - foramen, disc_y - foramen, size * 0.78 + foramen, disc_y + foramen), fill=200
+        )
     return image.filter(ImageFilter.GaussianBlur(0.8))

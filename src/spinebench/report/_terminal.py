@@ -1,0 +1,55 @@
+"""Scores as rich tables for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from spinebench.taxonomy import TASK_TITLES
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+def scores_table(scores: dict[str, Any], *, title: str) -> Table:
+    """Per-task scores with the counts that qualify them; says INCOMPLETE when errors or gaps remain."""
+    status = scores["status"]
+    caption_parts = [f"overall {_percent(scores['overall'])}"]
+    counts = scores["counts"]
+    if status != "complete":
+        caption_parts.append(
+            f"[bold red]INCOMPLETE[/]: {counts['errors']} errors, {counts['pending']} unanswered "
+            "(not scored; run the same command again to retry)"
+        )
+    caption_parts.append(" ".join(f"{task} = {TASK_TITLES[task].lower()}" for task in scores["tasks"]))
+    table = Table(title=title, caption=" | ".join(caption_parts), caption_justify="left")
+    for column in ("task", "scored", "acc %", "prec %", "rec %", "F1 %", "unparsed", "refused", "errors"):
+        table.add_column(column, justify="left" if column == "task" else "right")
+    for task, result in scores["tasks"].items():
+        table.add_row(
+            task,
+            f"{result['scored']}/{result['questions']}",
+            _percent(result["accuracy"]),
+            _percent(result.get("precision")),
+            _percent(result.get("recall")),
+            _percent(result.get("f1")),
+            str(result["unparsed"]),
+            str(result["refused"]),
+            str(result["errors"]),
+        )
+    return table
+
+
+def breakdown_table(scores: dict[str, Any], key: str, *, title: str) -> Table:
+    """Accuracy per value of `key` ("disease", "source" or "modality") and task."""
+    table = Table(title=title)
+    for column in ("task", key, "scored", "accuracy %"):
+        table.add_column(column, justify="right" if column in ("scored", "accuracy %") else "left")
+    for task, groups in scores.get(f"by_{key}", {}).items():
+        for value, result in groups.items():
+            table.add_row(
+                task, value, f"{result['scored']}/{result['questions']}", _percent(result["accuracy"])
+            )
+    return table

@@ -1,0 +1,132 @@
+"""The run directory: append-only `predictions.jsonl`, `run.json` (how to reproduce), `scores.json`.
+
+Every prediction is one line written with a single write and flushed, so a crash or `kill -9` loses at most
+the line being written; a torn last line is cut off on the next open. The latest line for a question wins,
+which is how retried errors replace their failures without rewriting the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from spinebench.errors import RunDirectoryError
+from spinebench.run._prediction import Prediction
+
+PREDICTIONS: Final = "predictions.jsonl"
+RUN_JSON: Final = "run.json"
+SCORES_JSON: Final = "scores.json"
+
+
+class RunDirectory:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @classmethod
+    def prepare(cls, path: Path, identity: Mapping[str, Any]) -> RunDirectory:
+        """Creates or reopens a run directory for a configuration.
+
+        Reopening with a different identity (model, parameters, prompt, benchmark, subset, seed) is refused,
+        so one directory never mixes answers from two configurations.
+        """
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as error:
+            raise RunDirectoryError(
+                f"{path}: cannot write the run directory ({error.strerror or error})"
+            ) from error
+        run_dir = cls(path)
+        existing = run_dir.read_run_json()
+        if existing is not None:
+            differences = _differences(existing.get("identity", {}), dict(identity))
+            if differences:
+                raise RunDirectoryError(
+                    f"{path / RUN_JSON}: this run directory holds a different configuration "
+                    f"({'; '.join(differences)}); choose another --out to start a new run"
+                )
+        return run_dir
+
+    def read_run_json(self) -> dict[str, Any] | None:
+        file = self.path / RUN_JSON
+        if not file.exists():
+            return None
+        try:
+            data = json.loads(file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise RunDirectoryError(f"{file}: not valid JSON ({error})") from error
+        if not isinstance(data, dict):
+            raise RunDirectoryError(f"{file}: not a SpineBench run record")
+        return data
+
+    def write_run_json(self, record: Mapping[str, Any]) -> None:
+        _write_json_atomic(self.path / RUN_JSON, record)
+
+    def write_scores(self, scores: Mapping[str, Any]) -> None:
+        _write_json_atomic(self.path / SCORES_JSON, scores)
+
+    def load_predictions(self) -> dict[str, Prediction]:
+        """The latest prediction per question. Cuts off a torn last line left by a crash."""
+        file = self.path / PREDICTIONS
+        latest: dict[str, Prediction] = {}
+        if not file.exists():
+            return latest
+        good_end = 0
+        with file.open("rb") as handle:
+            data = handle.read()
+        lines = data.split(b"\n")
+        for number, raw in enumerate(lines, start=1):
+            is_last = number == len(lines)
+            if is_last and raw == b"":
+                break
+            try:
+                prediction = Prediction.from_json(raw.decode())
+            except (ValueError, TypeError, UnicodeDecodeError) as error:
+                if is_last:  # torn write at the end: the only damage a crash can do
+                    break
+                raise RunDirectoryError(f"{file}: line {number} is not a prediction ({error})") from error
+            latest[prediction.question_id] = prediction
+            good_end += len(raw) + 1
+        if good_end < len(data):
+            with file.open("r+b") as handle:
+                handle.truncate(good_end)
+        return latest
+
+    def append(self, prediction: Prediction) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path / PREDICTIONS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # One write call per line: a killed process leaves whole lines, or one torn last line.
+        os.write(self._fd, (prediction.to_json() + "\n").encode())
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
+    found: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found.extend(_differences(a, b, f"{prefix}{key}."))
+        elif a != b:
+            found.append(f"{prefix}{key} was {a!r}, now {b!r}")
+    return found
+
+
+def _write_json_atomic(file: Path, record: Mapping[str, Any]) -> None:
+    temporary = file.with_name(file.name + ".partial")
+    temporary.write_text(json.dumps(record, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
+    os.replace(temporary, file)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -1,0 +1,267 @@
+"""Runs a model over a benchmark: bounded concurrency, resume, infrastructure errors kept apart.
+
+Questions stream from the benchmark; a bounded queue keeps memory flat however large it is. Each answer is
+appended to predictions.jsonl the moment it arrives. Re-running the same settings into the same directory
+resumes: questions with an answer are skipped; those whose last attempt failed are asked again
+(unless `rerun_errors` is off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from spinebench import __version__
+from spinebench.benchmark import Benchmark, Question
+from spinebench.extract import Extraction, extract_answer, extract_strict, extract_tolerant, judge_prompt
+from spinebench.metrics import score_run
+from spinebench.models import (
+    ChatRequest,
+    GenerationParams,
+    Provider,
+    ProviderError,
+    ProviderOptions,
+    make_provider,
+)
+from spinebench.prompts import TEMPLATES, PromptTemplate, build_request
+from spinebench.run._directory import RunDirectory, utc_now
+from spinebench.run._prediction import Prediction
+from spinebench.run._progress import Reporter, SilentReporter
+
+_JUDGE_PARAMS = GenerationParams(temperature=0.0, max_tokens=64, seed=0)
+_RECORDED_PACKAGES = ("numpy", "pillow", "pyarrow", "openai", "typer", "rich")
+
+
+@dataclass(frozen=True, slots=True)
+class EvalSettings:
+    """What decides the answers (the run's identity) and how the run is carried out."""
+
+    model: str
+    prompt: str = "paper"
+    params: GenerationParams = field(default_factory=GenerationParams)
+    subset: str | None = None
+    judge: str | None = None
+    seed: int = 0
+    concurrency: int = 8
+    rerun_errors: bool = True
+    provider_options: ProviderOptions = field(default_factory=ProviderOptions)
+
+    def template(self) -> PromptTemplate:
+        return TEMPLATES[self.prompt]
+
+
+@dataclass(frozen=True, slots=True)
+class EvalResult:
+    run_dir: Path
+    scores: dict[str, Any]
+    answered_now: int
+    errors_now: int
+
+
+def evaluate(
+    benchmark: Benchmark,
+    out: Path,
+    settings: EvalSettings,
+    *,
+    provider: Provider | None = None,
+    judge: Provider | None = None,
+    reporter: Reporter | None = None,
+) -> EvalResult:
+    """Answers every remaining question and writes predictions.jsonl, run.json and scores.json."""
+    return asyncio.run(_evaluate(benchmark, out, settings, provider, judge, reporter or SilentReporter()))
+
+
+def run_identity(benchmark: Benchmark, settings: EvalSettings) -> dict[str, Any]:
+    template = settings.template()
+    return {
+        "model": settings.model,
+        "params": asdict(settings.params),
+        "prompt": {"name": template.name, "version": template.version, "sha256": template.sha256},
+        "benchmark": {"name": benchmark.name, "manifest_sha256": benchmark.manifest_sha256},
+        "subset": settings.subset,
+        "judge": settings.judge,
+        "seed": settings.seed,
+    }
+
+
+def _environment() -> dict[str, Any]:
+    packages: dict[str, str | None] = {}
+    for name in _RECORDED_PACKAGES:
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": packages}
+
+
+async def _evaluate(
+    benchmark: Benchmark,
+    out: Path,
+    settings: EvalSettings,
+    provider: Provider | None,
+    judge: Provider | None,
+    reporter: Reporter,
+) -> EvalResult:
+    provider = provider or make_provider(settings.model, settings.provider_options)
+    if judge is None and settings.judge:
+        judge = make_provider(settings.judge, settings.provider_options)
+    identity = run_identity(benchmark, settings)
+    run_dir = RunDirectory.prepare(out, identity)
+    fit = getattr(provider, "fit", None)
+    if callable(fit):
+        fit((q.multiple, q.answer, q.answer_texts) for q in benchmark.iter_questions(settings.subset))
+    previous = run_dir.read_run_json() or {}
+    record: dict[str, Any] = {
+        "spinebench_version": __version__,
+        "created": previous.get("created", utc_now()),
+        "updated": utc_now(),
+        "status": "running",
+        "identity": identity,
+        "provider": provider.describe(),
+        "judge_provider": judge.describe() if judge else None,
+        "settings": {"concurrency": settings.concurrency, "rerun_errors": settings.rerun_errors},
+        "benchmark_path": str(benchmark.path),
+        "environment": _environment(),
+    }
+    run_dir.write_run_json(record)
+
+    done = run_dir.load_predictions()
+    total = benchmark.count(settings.subset)
+    settled = sum(1 for p in done.values() if not (p.failed and settings.rerun_errors))
+    reporter.start(total, settled)
+    answerer = _Answerer(benchmark, provider, judge, settings)
+    counts = {"answered": 0, "errors": 0}
+    try:
+        await _run_all(
+            _todo(benchmark, settings, done), answerer, run_dir, reporter, counts, settings.concurrency
+        )
+    finally:
+        # Scores are written even when the run stops early (Ctrl-C, a bad image): they say "incomplete".
+        reporter.stop()
+        run_dir.close()
+        scores = score_run(benchmark.iter_questions(settings.subset), run_dir.load_predictions())
+        run_dir.write_scores(scores)
+        record |= {"updated": utc_now(), "status": scores["status"]}
+        run_dir.write_run_json(record)
+        await provider.aclose()
+        if judge is not None:
+            await judge.aclose()
+    return EvalResult(run_dir.path, scores, counts["answered"], counts["errors"])
+
+
+def _todo(benchmark: Benchmark, settings: EvalSettings, done: dict[str, Prediction]) -> Iterator[Question]:
+    for question in benchmark.iter_questions(settings.subset):
+        previous = done.get(question.id)
+        if previous is None or (previous.failed and settings.rerun_errors):
+            yield question
+
+
+async def _run_all(
+    todo: Iterator[Question],
+    answerer: _Answerer,
+    run_dir: RunDirectory,
+    reporter: Reporter,
+    counts: dict[str, int],
+    concurrency: int,
+) -> None:
+    queue: asyncio.Queue[Question | None] = asyncio.Queue(maxsize=2 * concurrency)
+
+    async def produce() -> None:
+        for question in todo:
+            await queue.put(question)
+        for _ in range(concurrency):
+            await queue.put(None)
+
+    async def work() -> None:
+        while (question := await queue.get()) is not None:
+            prediction = await answerer.answer(question)
+            run_dir.append(prediction)
+            counts["errors" if prediction.failed else "answered"] += 1
+            reporter.advance(prediction)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            for _ in range(max(1, concurrency)):
+                group.create_task(work())
+    except BaseExceptionGroup as group:
+        # One failure (a missing or altered image) stops the run; report it, not the group around it.
+        raise group.exceptions[0] from None
+
+
+class _Answerer:
+    def __init__(
+        self, benchmark: Benchmark, provider: Provider, judge: Provider | None, settings: EvalSettings
+    ) -> None:
+        self._benchmark = benchmark
+        self._provider = provider
+        self._judge = judge
+        self._template = settings.template()
+        self._params = settings.params
+
+    async def answer(self, question: Question) -> Prediction:
+        request = build_request(question, self._benchmark.read_image(question), self._template, self._params)
+        started = time.perf_counter()
+        try:
+            completion = await self._provider.complete(request)
+        except ProviderError as error:
+            return Prediction(
+                question.id,
+                response=None,
+                error={"kind": error.kind, "message": error.message},
+                latency_s=round(time.perf_counter() - started, 4),
+                attempts=error.attempts,
+            )
+        latency = round(time.perf_counter() - started, 4)
+        extraction = extract_answer(completion.text, question.options, multiple=question.multiple)
+        judged: dict[str, Any] | None = None
+        if extraction.stage == "unparsed" and self._judge is not None and completion.text.strip():
+            try:
+                extraction, judged = await self._ask_judge(question, completion.text, extraction)
+            except ProviderError as error:
+                return Prediction(
+                    question.id,
+                    response=completion.text,
+                    error={"kind": f"judge_{error.kind}", "message": error.message},
+                    latency_s=latency,
+                    attempts=completion.attempts,
+                )
+        return Prediction(
+            question.id,
+            response=completion.text,
+            letters=extraction.letters,
+            stage=extraction.stage,
+            latency_s=latency,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            attempts=completion.attempts,
+            judge=judged,
+        )
+
+    async def _ask_judge(
+        self, question: Question, response: str, extraction: Extraction
+    ) -> tuple[Extraction, dict[str, Any]]:
+        assert self._judge is not None
+        request = ChatRequest(
+            id=f"judge:{question.id}",
+            text=judge_prompt(question.question, question.options, response, multiple=question.multiple),
+            image=None,
+            choices=question.options,
+            multiple=question.multiple,
+            params=_JUDGE_PARAMS,
+        )
+        completion = await self._judge.complete(request)
+        letters = extract_strict(completion.text, question.options, multiple=question.multiple)
+        if letters is None:
+            letters = extract_tolerant(completion.text, question.options, multiple=question.multiple)
+        record = {"response": completion.text, "letters": list(letters or ())}
+        if letters:
+            return Extraction(letters, "judge"), record
+        return extraction, record

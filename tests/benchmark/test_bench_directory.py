@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from spinebench.benchmark import SAMPLE_PATH, Benchmark, BenchmarkWriter, Question, write_sample_benchmark
+from spinebench.errors import BenchmarkError
+
+
+def _png(color: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (color, color, color)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _question(qid: str, image: str, **overrides: object) -> Question:
+    fields: dict[str, object] = dict(
+        id=qid,
+        task="SDD",
+        image=image,
+        question="Which?",
+        options=("Healthy", "Osteophytes"),
+        answer=("A",),
+        disease="Healthy",
+        source="test",
+        modality="xray",
+    )
+    fields.update(overrides)
+    return Question(**fields)  # type: ignore[arg-type]
+
+
+def test_round_trip_streams_questions_and_checks_images(tmp_path: Path) -> None:
+    writer = BenchmarkWriter(tmp_path / "b", name="t", seed=3)
+    image = writer.add_image(_png(10))
+    assert writer.add_image(_png(10)) == image  # content-addressed: stored once
+    questions = [_question(f"q{i}", image, subsets=("sub",) if i % 2 else ()) for i in range(5)]
+    for question in questions:
+        writer.add_question(question)
+    manifest = writer.close()
+    assert manifest["counts"]["questions"] == 5 and manifest["counts"]["images"] == 1
+    bench = Benchmark.open(tmp_path / "b", verify="full")
+    assert list(bench.iter_questions()) == questions
+    assert [q.id for q in bench.iter_questions("sub")] == ["q1", "q3"]
+    assert bench.count("sub") == 2
+    assert bench.read_image(questions[0]) == _png(10)
+
+
+def test_writer_rejects_corrupt_image_and_unknown_task(tmp_path: Path) -> None:
+    writer = BenchmarkWriter(tmp_path / "b", name="t")
+    with pytest.raises(BenchmarkError, match="case 7: not a readable image"):
+        writer.add_image(_png(1)[:30], what="case 7")
+    with pytest.raises(ValueError, match="unknown task"):
+        _question("x", "images/x.png", task="VQA")
+    with pytest.raises(ValueError, match="exactly one answer"):
+        _question("x", "images/x.png", answer=("A", "B"))
+
+
+def test_open_names_missing_and_altered_files(sample_copy: Path) -> None:
+    image = next(sample_copy.glob("images/*/*.jpg"))
+    image.write_bytes(image.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(BenchmarkError, match=rf"{image.name}: altered"):
+        Benchmark.open(sample_copy, verify="full")
+    bench = Benchmark.open(sample_copy)  # quick: same size, so caught when read
+    victim = next(q for q in bench.iter_questions() if image.name in q.image)
+    with pytest.raises(BenchmarkError, match=rf"{image.name}: altered \(image of question {victim.id}"):
+        bench.read_image(victim)
+    image.unlink()
+    with pytest.raises(BenchmarkError, match=rf"{image.name}: missing"):
+        Benchmark.open(sample_copy)
+
+
+def test_open_detects_altered_question_table_and_bad_manifest(sample_copy: Path, tmp_path: Path) -> None:
+    parquet = sample_copy / "benchmark.parquet"
+    data = bytearray(parquet.read_bytes())
+    data[100] ^= 0xFF
+    parquet.write_bytes(bytes(data))
+    with pytest.raises(BenchmarkError, match=r"benchmark\.parquet: altered"):
+        Benchmark.open(sample_copy)
+    (sample_copy / "manifest.json").write_text("{not json")
+    with pytest.raises(BenchmarkError, match=r"manifest\.json: not valid JSON"):
+        Benchmark.open(sample_copy)
+    with pytest.raises(BenchmarkError, match=r"manifest\.json: missing"):
+        Benchmark.open(tmp_path)
+    with pytest.raises(BenchmarkError, match="no such benchmark folder"):
+        Benchmark.open(tmp_path / "nowhere")
+
+
+def test_unknown_subset_is_named(sample: Benchmark) -> None:
+    with pytest.raises(BenchmarkError, match=r"no subset 'full'.*sub"):
+        list(sample.iter_questions("full"))
+
+
+def test_sample_is_small_complete_and_reproducible(sample: Benchmark, tmp_path: Path) -> None:
+    size = sum(f.stat().st_size for f in SAMPLE_PATH.rglob("*") if f.is_file())
+    assert size < 1_000_000
+    questions = list(sample.iter_questions())
+    assert {q.task for q in questions} == {"SDD", "SLL"}
+    assert len({q.disease for q in questions if q.task == "SDD"}) == 12
+    regenerated = write_sample_benchmark(tmp_path / "again")
+    # Encoded bytes (and so image names) may change with the Pillow/zlib/pyarrow build; questions may not.
+    assert [replace(q, image="") for q in regenerated.iter_questions()] == [
+        replace(q, image="") for q in questions
+    ]
+    twice = write_sample_benchmark(tmp_path / "twice")
+    assert list(twice.iter_questions()) == list(regenerated.iter_questions())
+    assert (twice.path / "benchmark.parquet").read_bytes() == (
+        regenerated.path / "benchmark.parquet"
+    ).read_bytes()

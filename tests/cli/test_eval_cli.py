@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from spinebench.benchmark import sha256_file
+from spinebench.cli import app
+from spinebench.run import PREDICTIONS
+
+runner = CliRunner()
+
+
+def _eval(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["eval", *args])
+    return result.exit_code, result.output
+
+
+def test_eval_on_the_bundled_sample_then_resume(tmp_path: Path) -> None:
+    code, output = _eval("--model", "random", "--out", str(tmp_path / "run"))
+    assert code == 0, output
+    assert "SDD" in output and "SLL" in output and "overall" in output
+    scores = json.loads((tmp_path / "run/scores.json").read_text())
+    assert scores["status"] == "complete" and scores["counts"]["questions"] == 38
+    code, _ = _eval("--model", "random", "--out", str(tmp_path / "run"))
+    assert code == 0
+    assert len((tmp_path / "run" / PREDICTIONS).read_text().splitlines()) == 38
+
+
+def test_subset_and_constant_baseline(tmp_path: Path) -> None:
+    code, output = _eval("--model", "constant:Healthy", "--subset", "sub", "--out", str(tmp_path / "r"))
+    assert code == 0, output
+    scores = json.loads((tmp_path / "r/scores.json").read_text())
+    assert scores["tasks"]["SDD"]["questions"] == 12
+    assert scores["tasks"]["SDD"]["accuracy"] == round(1 / 12, 6)  # one Healthy image in the subset
+    assert scores["tasks"]["SLL"]["unparsed"] == 7  # no level is called Healthy
+
+
+def test_missing_image_is_named_and_nothing_is_written(sample_copy: Path, tmp_path: Path) -> None:
+    image = next(sample_copy.glob("images/*/*.jpg"))
+    image.unlink()
+    code, output = _eval(str(sample_copy), "--model", "random", "--out", str(tmp_path / "run"))
+    assert code == 2
+    assert f"{image.name}: missing" in output
+    assert not (tmp_path / "run").exists()
+
+
+def test_altered_image_stops_the_run_cleanly_and_resume_finishes(sample_copy: Path, tmp_path: Path) -> None:
+    images = sorted(sample_copy.glob("images/*/*.jpg"))
+    victim = images[-1]
+    original = victim.read_bytes()
+    victim.write_bytes(original[:-4] + b"\x00\x00\x00\x00")
+    run = tmp_path / "run"
+    code, output = _eval(str(sample_copy), "--model", "random", "--out", str(run), "--concurrency", "1")
+    assert code == 2
+    assert f"{victim.name}: altered" in output
+    scores = json.loads((run / "scores.json").read_text())
+    assert scores["status"] == "incomplete"
+    lines = (run / PREDICTIONS).read_text().splitlines()
+    assert all(json.loads(line)["stage"] == "strict" for line in lines)
+    victim.write_bytes(original)
+    code, output = _eval(str(sample_copy), "--model", "random", "--out", str(run))
+    assert code == 0, output
+    assert len((run / PREDICTIONS).read_text().splitlines()) == 38
+
+
+def test_corrupt_or_altered_question_table_is_named(sample_copy: Path, tmp_path: Path) -> None:
+    parquet = sample_copy / "benchmark.parquet"
+    parquet.write_bytes(parquet.read_bytes()[:-20])
+    code, output = _eval(str(sample_copy), "--model", "random", "--out", str(tmp_path / "run"))
+    assert code == 2 and "benchmark.parquet: altered" in output
+
+
+def test_unknown_task_in_the_table_is_named(sample_copy: Path, tmp_path: Path) -> None:
+    parquet = sample_copy / "benchmark.parquet"
+    table = pq.read_table(parquet)
+    tasks = table.column("task").to_pylist()
+    tasks[3] = "VQA"
+    table = table.set_column(
+        table.schema.get_field_index("task"), table.schema.field("task"), pa.array(tasks)
+    )
+    pq.write_table(table, parquet)
+    manifest = json.loads((sample_copy / "manifest.json").read_text())
+    manifest["files"]["benchmark.parquet"] = {"sha256": sha256_file(parquet), "bytes": parquet.stat().st_size}
+    (sample_copy / "manifest.json").write_text(json.dumps(manifest))
+    code, output = _eval(str(sample_copy), "--model", "random", "--out", str(tmp_path / "run"))
+    assert code == 2
+    assert "benchmark.parquet" in output and "unknown task 'VQA'" in output
+
+
+def test_unwritable_run_dir_and_bad_spec_are_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, output = _eval("--model", "random", "--out", str(blocker / "run"))
+    assert code == 2 and "cannot write the run directory" in output
+    code, output = _eval("--model", "gpt4", "--out", str(tmp_path / "r"))
+    assert code == 2 and "model spec 'gpt4' is not understood" in output
+    assert not (tmp_path / "r").exists()
+
+
+def test_other_configuration_in_the_same_dir_is_refused(tmp_path: Path) -> None:
+    assert _eval("--model", "random", "--out", str(tmp_path / "run"))[0] == 0
+    code, output = _eval("--model", "prior", "--out", str(tmp_path / "run"))
+    assert code == 2 and "model was 'random', now 'prior'" in output

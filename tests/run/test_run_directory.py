@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from spinebench.errors import RunDirectoryError
+from spinebench.run import PREDICTIONS, Prediction, RunDirectory
+
+
+def test_latest_line_wins_and_torn_last_line_is_cut(tmp_path: Path) -> None:
+    run = RunDirectory.prepare(tmp_path / "run", {"model": "m"})
+    run.append(Prediction("q1", response=None, error={"kind": "server", "message": "500"}))
+    run.append(Prediction("q2", response="r", letters=("B",), stage="strict"))
+    run.append(Prediction("q1", response="r", letters=("A",), stage="tolerant"))
+    run.close()
+    file = tmp_path / "run" / PREDICTIONS
+    with file.open("ab") as handle:
+        handle.write(b'{"question_id": "q3", "resp')  # what kill -9 mid-write could leave
+    loaded = run.load_predictions()
+    assert loaded["q1"].letters == ("A",) and not loaded["q1"].failed
+    assert set(loaded) == {"q1", "q2"}
+    assert file.read_bytes().endswith(b"}\n")
+
+
+def test_corrupt_middle_line_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    run = RunDirectory.prepare(tmp_path, {"model": "m"})
+    run.append(Prediction("q1", response="r", letters=("A",), stage="strict"))
+    run.close()
+    with (tmp_path / PREDICTIONS).open("a") as handle:
+        handle.write("garbage\n")
+    run.append(Prediction("q2", response="r", letters=("A",), stage="strict"))
+    with pytest.raises(RunDirectoryError, match="line 2 is not a prediction"):
+        run.load_predictions()
+
+
+def test_other_configuration_is_refused(tmp_path: Path) -> None:
+    run = RunDirectory.prepare(tmp_path, {"model": "a", "params": {"temperature": 0.0}})
+    run.write_run_json({"identity": {"model": "a", "params": {"temperature": 0.0}}})
+    RunDirectory.prepare(tmp_path, {"model": "a", "params": {"temperature": 0.0}})
+    with pytest.raises(RunDirectoryError, match=r"params\.temperature was 0\.0, now 0\.7"):
+        RunDirectory.prepare(tmp_path, {"model": "a", "params": {"temperature": 0.7}})
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_directory_is_named(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    with pytest.raises(RunDirectoryError, match="locked: cannot write"):
+        RunDirectory.prepare(locked / "run", {})
+
+
+def test_directory_under_a_file_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(RunDirectoryError, match="cannot write the run directory"):
+        RunDirectory.prepare(blocker / "run", {})
