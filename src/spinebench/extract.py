@@ -106,7 +106,18 @@ _STRONG_CUE: Final = re.compile(
     r"|(?P<verb>choose|select|pick|go\s+with|opt\s+for)\s+(?:(?:options?|choices?)\s+)?"
     r"|\\boxed\s*\{\s*(?:\\(?:text|textbf|mathrm|mathbf)\s*\{\s*)?"
 )
-_STRONG_NEEDLES: Final = ("answer", "option", "choice", "choose", "select", "pick", "go with", "opt for", "boxed", "答案")
+_STRONG_NEEDLES: Final = (
+    "answer",
+    "option",
+    "choice",
+    "choose",
+    "select",
+    "pick",
+    "go with",
+    "opt for",
+    "boxed",
+    "答案",
+)
 # Only "I choose C", not "you may choose A or B".
 _FIRST_PERSON_BEFORE: Final = re.compile(r"(?<![a-z])i(?:\s+would|\s+will|['’]d|['’]ll)?\s+$")
 _FIRST_PERSON_WINDOW: Final = 12

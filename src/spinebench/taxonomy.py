@@ -82,3 +82,50 @@ def letters_for(count: int) -> str:
     if not 1 <= count <= len(LETTERS):
         raise ValueError(f"a question has 1 to {len(LETTERS)} options, not {count}")
     return LETTERS[:count]
+
+
+# Per-source label maps: native label -> canonical disease. Labels in DROPPED_LABELS are left out on purpose.
+VINDR_LESIONS: Final[dict[str, str | None]] = {
+    "Disc space narrowing": "Disc space narrowing",
+    "Foraminal stenosis": "Foraminal stenosis",
+    "Osteophytes": "Osteophytes",
+    "Spondylolysthesis": "Spondylolisthesis",  # the release's own spelling
+    "Spondylolisthesis": "Spondylolisthesis",
+    "Surgical implant": None,
+    "Vertebral collapse": "Vertebral collapse",
+    "Other lesions": None,
+    # The six rarer raw classes of the VinDr paper; the public release folds them into "Other lesions".
+    "Enthesophytes": None,
+    "Sclerotic lesion": None,
+    "Subchondral sclerosis": None,
+    "Fracture": None,
+    "Foreign body": None,
+    "Ankylosis": None,
+    "No finding": HEALTHY,
+}
+# RSNA 2024 lumbar: condition (as in train_label_coordinates.csv) -> disease; left/right merge into one.
+RSNA_CONDITIONS: Final[dict[str, str]] = {
+    "Spinal Canal Stenosis": "Spinal canal stenosis",
+    "Left Neural Foraminal Narrowing": "Foraminal stenosis",
+    "Right Neural Foraminal Narrowing": "Foraminal stenosis",
+    "Left Subarticular Stenosis": "Subarticular stenosis",
+    "Right Subarticular Stenosis": "Subarticular stenosis",
+}
+RSNA_SEVERITIES: Final[tuple[str, ...]] = ("Normal/Mild", "Moderate", "Severe")
+# CSXA cervical curvature classes.
+CSXA_CLASSES: Final[dict[str, str]] = {
+    "lordosis": "Cervical lordosis",
+    "straight": "Straight cervical vertebrae",
+    "sigmoid": "Sigmoid cervical vertebrae",
+    "kyphosis": "Cervical kyphosis",
+}
+DROPPED_LABELS: Final[dict[str, str]] = {
+    "Other lesions": "a catch-all class with no single visual pattern (dropped by the SpineBench protocol)",
+    "Surgical implant": "hardware, not a disease (dropped by the SpineBench protocol)",
+    "Enthesophytes": "not one of the 11 SpineBench diseases (folded into Other lesions by VinDr)",
+    "Sclerotic lesion": "not one of the 11 SpineBench diseases (folded into Other lesions by VinDr)",
+    "Subchondral sclerosis": "not one of the 11 SpineBench diseases (folded into Other lesions by VinDr)",
+    "Fracture": "not one of the 11 SpineBench diseases (folded into Other lesions by VinDr)",
+    "Foreign body": "not one of the 11 SpineBench diseases (folded into Other lesions by VinDr)",
+    "Ankylosis": "not one of the 11 SpineBench diseases (folded into Other lesions by VinDr)",
+}

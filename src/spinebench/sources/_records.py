@@ -1,0 +1,60 @@
+"""What every dataset reader yields: images to standardise with their findings, or records it skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+
+from spinebench.errors import SpineBenchError
+from spinebench.taxonomy import Modality
+
+
+class SourceLayoutError(SpineBenchError):
+    """A dataset folder does not have the layout its reader expects; the message names what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A disease seen on an image, with the lumbar levels where it is (empty when unknown or not levelled)."""
+
+    disease: str
+    levels: tuple[str, ...] = ()
+    severity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceImage:
+    """One image of a dataset, before standardisation.
+
+    `native_id`, `patient_id` and `study_id` are the dataset's own identifiers: they never reach an output
+    unhashed (see `pseudonym`). No findings means Healthy. `frame` picks a slice of a multi-frame file.
+    """
+
+    source: str
+    native_id: str
+    path: Path
+    modality: Modality
+    view: str
+    findings: tuple[Finding, ...]
+    patient_id: str | None = None
+    study_id: str | None = None
+    frame: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedRecord:
+    """A record a reader could not use: where it is (file, row) and why."""
+
+    source: str
+    location: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.location}: {self.reason}"
+
+
+def pseudonym(key: bytes, source: str, value: str) -> str:
+    """A keyed hash of a dataset identifier: stable for one key, unlinkable to the original without it."""
+    return hmac.new(key, f"{source}\x00{value}".encode(), hashlib.sha256).hexdigest()[:20]
