@@ -32,6 +32,7 @@ MANIFEST_NAME: Final = "manifest.json"
 IMAGES_DIR: Final = "images"
 IMAGE_EXTENSIONS: Final = {"PNG": ".png", "JPEG": ".jpg"}
 _ROW_GROUP: Final = 8192
+_READ_BATCH: Final = 1024  # small batches keep a reader's memory flat
 _HASH_CHUNK: Final = 1 << 20
 
 Verify = Literal["quick", "full"]
@@ -236,11 +237,11 @@ class Benchmark:
         parquet = pq.ParquetFile(file)
         if parquet.schema_arrow != QUESTION_SCHEMA:
             raise BenchmarkError(f"{file}: columns differ from the SpineBench question schema")
-        for batch_number, batch in enumerate(parquet.iter_batches(batch_size=_ROW_GROUP)):
+        for batch_number, batch in enumerate(parquet.iter_batches(batch_size=_READ_BATCH)):
             try:
                 questions = questions_from_batch(batch)
             except ValueError as error:
-                raise BenchmarkError(f"{file}: rows {batch_number * _ROW_GROUP}+: {error}") from error
+                raise BenchmarkError(f"{file}: rows {batch_number * _READ_BATCH}+: {error}") from error
             for question in questions:
                 if subset is None or subset in question.subsets:
                     yield question

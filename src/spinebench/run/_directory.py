@@ -72,29 +72,31 @@ class RunDirectory:
     def write_scores(self, scores: Mapping[str, Any]) -> None:
         _write_json_atomic(self.path / SCORES_JSON, scores)
 
-    def load_predictions(self) -> dict[str, Prediction]:
-        """The latest prediction per question. Cuts off a torn last line left by a crash."""
+    def load_predictions(self, *, with_text: bool = True) -> dict[str, Prediction]:
+        """The latest prediction per question. Cuts off a torn last line left by a crash.
+
+        `with_text=False` drops the raw responses, which resuming and scoring do not need: memory then stays
+        small however long the answers of a 65k-question run are.
+        """
         file = self.path / PREDICTIONS
         latest: dict[str, Prediction] = {}
         if not file.exists():
             return latest
         good_end = 0
         with file.open("rb") as handle:
-            data = handle.read()
-        lines = data.split(b"\n")
-        for number, raw in enumerate(lines, start=1):
-            is_last = number == len(lines)
-            if is_last and raw == b"":
-                break
-            try:
-                prediction = Prediction.from_json(raw.decode())
-            except (ValueError, TypeError, UnicodeDecodeError) as error:
-                if is_last:  # torn write at the end: the only damage a crash can do
-                    break
-                raise RunDirectoryError(f"{file}: line {number} is not a prediction ({error})") from error
-            latest[prediction.question_id] = prediction
-            good_end += len(raw) + 1
-        if good_end < len(data):
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    if not raw.endswith(b"\n"):
+                        raise ValueError("no line end")
+                    prediction = Prediction.from_json(raw.decode(), with_text=with_text)
+                except (ValueError, TypeError, UnicodeDecodeError) as error:
+                    if not handle.peek(1):  # torn write at the end: the only damage a crash can do
+                        break
+                    raise RunDirectoryError(f"{file}: line {number} is not a prediction ({error})") from error
+                latest[prediction.question_id] = prediction
+                good_end += len(raw)
+            size = handle.seek(0, os.SEEK_END)
+        if good_end < size:
             with file.open("r+b") as handle:
                 handle.truncate(good_end)
         return latest

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 Stage = Literal["strict", "tolerant", "judge", "unparsed", "refused"]
@@ -29,14 +29,20 @@ class Prediction:
         return self.error is not None
 
     def to_json(self) -> str:
-        record = asdict(self)
+        # Field by field rather than dataclasses.asdict, whose deep copies cost more than the JSON itself.
+        record = {name: getattr(self, name) for name in _FIELDS}
         record["letters"] = list(self.letters)
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, line: str) -> Prediction:
+    def from_json(cls, line: str, *, with_text: bool = True) -> Prediction:
         record = json.loads(line)
         if not isinstance(record, dict) or "question_id" not in record:
             raise ValueError("not a prediction record")
         record["letters"] = tuple(record.get("letters") or ())
+        if not with_text:
+            record["response"] = record["judge"] = None
         return cls(**record)
+
+
+_FIELDS = tuple(f.name for f in fields(Prediction))

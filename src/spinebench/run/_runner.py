@@ -132,7 +132,7 @@ async def _evaluate(
     }
     run_dir.write_run_json(record)
 
-    done = run_dir.load_predictions()
+    done = run_dir.load_predictions(with_text=False)
     total = benchmark.count(settings.subset)
     settled = sum(1 for p in done.values() if not (p.failed and settings.rerun_errors))
     reporter.start(total, settled)
@@ -146,7 +146,9 @@ async def _evaluate(
         # Scores are written even when the run stops early (Ctrl-C, a bad image): they say "incomplete".
         reporter.stop()
         run_dir.close()
-        scores = score_run(benchmark.iter_questions(settings.subset), run_dir.load_predictions())
+        scores = score_run(
+            benchmark.iter_questions(settings.subset), run_dir.load_predictions(with_text=False)
+        )
         run_dir.write_scores(scores)
         record |= {"updated": utc_now(), "status": scores["status"]}
         run_dir.write_run_json(record)
