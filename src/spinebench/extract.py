@@ -4,20 +4,20 @@ The cascade: the protocol's exact final line (`strict`), then looser answer form
 detection; anything else is `unparsed`. The runner may then ask an LLM judge (prompt from `judge_prompt`) and
 parse its one-line reply with the same two parsers (stage `judge`).
 
-Tolerant extraction never guesses. It reads two units (a unit is a sentence or a line): the last one holding an
-explicit answer form ("the answer is C", "My final option: C", `\\boxed{C}`), and the conclusion, the last
+Tolerant extraction never guesses. It reads two units (a unit is a sentence or a line): the last one holding
+an explicit answer form ("the answer is C", "My final option: C", `\\boxed{C}`), and the conclusion, the last
 sentence before any trailing disclaimer, where weaker forms also count ("option C fits best", `**C**`, a lone
 "C", or the text of exactly one option). When these disagree, hedge ("A or B"), or name a letter outside the
 options, the answer is None.
 
-Speed: the runner calls this for every answer, so regexes that scan a whole response start with a literal
-(Python's engine skips ahead on one) and run on lowercased text instead of with IGNORECASE, which is ~10x slower.
+Speed: the runner calls this for every answer. Whole responses are searched with str.find for literal
+needles, and regexes run on short units, on lowercased text rather than with IGNORECASE (~10x slower).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal, NamedTuple
@@ -97,83 +97,85 @@ _LETTER_IN_SET: Final = re.compile(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z])")
 _HEDGE: Final = re.compile(r"\b(?:or|either)\b")
 _TRAILING_HEDGE: Final = re.compile(r"[\s,]*(?:or\b|/)")
 
-# Cues of an explicit answer, matched on lowercased text; the letter set after them is matched on the original.
-_STRONG_CUE: Final = re.compile(
-    r"(?:final\s+(?:answers?|options?|choices?)|(?:correct|best|right)\s+(?:options?|choices?)|answers?)"
-    r"(?![a-z])\**\s*(?:(?:is|are)\s*[:：]?|是|为|应为|[:：=]|\s[-–—])\s*\**\s*(?:(?:most\s+)?(?:likely|probably)\s+)?"
-    r"(?:(?:options?|choices?|选项)\s*)?"
-    r"|答案\s*(?:是|为|应为)?\s*[:：]?\s*(?:选项)?\s*"
-    r"|(?P<verb>choose|select|pick|go\s+with|opt\s+for)\s+(?:(?:options?|choices?)\s+)?"
-    r"|\\boxed\s*\{\s*(?:\\(?:text|textbf|mathrm|mathbf)\s*\{\s*)?"
+# Explicit answer cues. Each is found by a literal needle (str.find is far faster than a regex scan), then
+# matched on lowercased text, with an optional check of what precedes it; the letter set after a cue is
+# matched on the original text, within its unit.
+_CUE_TAIL: Final = (
+    r"(?![a-z])\**\s*(?:(?:is|are)\s*[:：]?|是|为|应为|[:：=>]|\s[-–—])\s*\**\s*"
+    r"(?:(?:most\s+)?(?:likely|probably)\s+)?(?:(?:options?|choices?|选项)\s*)?"
 )
-_STRONG_NEEDLES: Final = (
-    "answer",
-    "option",
-    "choice",
-    "choose",
-    "select",
-    "pick",
-    "go with",
-    "opt for",
-    "boxed",
-    "答案",
+_CHOOSE: Final = re.compile(r"(?:choose|select|pick|go\s+with|opt\s+for)\s+(?:(?:options?|choices?)\s+)?")
+_OPTION_CUE: Final = re.compile(rf"(?:options?|choices?){_CUE_TAIL}")
+# Only "I choose C", not "you may choose A or B"; only "the correct option is C", not "option A is likely".
+_FIRST_PERSON: Final = re.compile(r"(?<![a-z])i(?:\s+would|\s+will|['’]d|['’]ll)?\s+$")
+_ANSWER_WORD: Final = re.compile(r"(?:final|correct|best|right)\s+$")
+_BEFORE_WINDOW: Final = 12
+_CUES: Final[tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...]] = (
+    ("answer", re.compile(rf"answers?{_CUE_TAIL}"), None),
+    ("option", _OPTION_CUE, _ANSWER_WORD),
+    ("choice", _OPTION_CUE, _ANSWER_WORD),
+    *((verb, _CHOOSE, _FIRST_PERSON) for verb in ("choose", "select", "pick", "go with", "opt for")),
+    ("\\boxed", re.compile(r"\\boxed\s*\{\s*(?:\\(?:text|textbf|mathrm|mathbf)\s*\{\s*)?"), None),
+    ("答案", re.compile(r"答案\s*(?:是|为|应为)?\s*[:：]?\s*(?:选项)?\s*"), None),
 )
-# Only "I choose C", not "you may choose A or B".
-_FIRST_PERSON_BEFORE: Final = re.compile(r"(?<![a-z])i(?:\s+would|\s+will|['’]d|['’]ll)?\s+$")
-_FIRST_PERSON_WINDOW: Final = 12
 _NO_ANSWER_LINE: Final = re.compile(r"final\s+(?:options?|answers?)\s*[:：]?\s*\[\s*(?:none)?\s*\]")
 
+_LONE_MAX: Final = 120  # a lone letter with at most an option's text; also bounds the lazy label match
 _LONE: Final = re.compile(
     r"^[\s\[(*_\"'`]*(?i:(?:final\s+)?(?:answers?|options?|choices?)\s*[:：]?\s*)?"
     rf"(?P<set>{_SET})[\s\])*_\"'`.:,;!\-–—]*(?P<label>.*?)[\s*_.]*$"
 )
-# Weaker forms, read in the conclusion only: (substring that must be present, pattern).
-_WEAK: Final = (
-    ("option", re.compile(rf"(?i:options?\s+)(?P<set>{_SET})")),
-    ("choice", re.compile(rf"(?i:choices?\s+)(?P<set>{_SET})")),
+# Weaker forms, read in the conclusion only: (substrings one of which must be present, pattern).
+_WEAK: Final[tuple[tuple[tuple[str, ...], re.Pattern[str]], ...]] = (
+    (("option",), re.compile(rf"(?i:options?\s+)(?P<set>{_SET})(?!\s+(?:through|to)\b)")),
+    (("choice",), re.compile(rf"(?i:choices?\s+)(?P<set>{_SET})(?!\s+(?:through|to)\b)")),
     (
-        "**",
+        ("**",),
         re.compile(
             rf"\*\*\s*(?i:(?:options?|choices?)\s+)?(?P<set>{_letter_set('A-Za-z', 'AaIi', bold=False)})"
             r"\s*(?:[.:)\-–—][^*\n]{0,80}?)?\*\*(?!\s*:)"
         ),
     ),
-    ("$", re.compile(r"\$\s*(?:\\text(?:bf)?\{\s*)?(?P<set>[A-Za-z])\s*\}?\s*\$")),
-    ("(", re.compile(rf"\((?<![A-Za-z0-9]\()\s*(?P<set>{_UPPER_SET})\s*\)")),
+    (("$",), re.compile(r"\$\s*(?:\\text(?:bf)?\{\s*)?(?P<set>[A-Za-z])\s*\}?\s*\$")),
+    (("(",), re.compile(rf"\((?<![A-Za-z0-9]\()\s*(?P<set>{_UPPER_SET})\s*\)")),
     (
-        " ",
+        ("is the ", "is correct", "is right", "is best", "is most", "are the ", "are correct", "are most"),
         re.compile(
             rf"(?P<set>{_UPPER_SET})\s+(?i:is|are)\s+(?i:the\s+)?"
             r"(?i:correct|right|best|most\s+(?:likely|appropriate|accurate|consistent))"
         ),
     ),
 )
-_END_LETTER: Final = re.compile(
-    r"(?:^|[:,=→]|['’]s|(?i:\b(?:is|be|are|say|pick|choose|select|with|option|answer|choice)))"
-    rf"\s*(?P<set>[A-Z]){_LETTER_AFTER}\s*[.!]?\s*$"
+# "... is C." / "So it's D." / "Therefore, D." at the very end; not "vitamin D." or "hepatitis B.".
+_END_LETTER: Final = re.compile(rf"(?<![A-Za-z0-9'’/\\-])(?P<set>[A-Z]){_LETTER_AFTER}[ \t]*[.!]?[ \t]*$")
+_END_LETTER_AFTER: Final = re.compile(
+    r"(?:^|[:,=→]|['’]s|\b(?:is|be|are|say|pick|choose|select|with|option|answer|choice|so|thus|hence"
+    r"|therefore))\s*$"
 )
-_END_WINDOW: Final = 48
+_END_WINDOW: Final = 12
 
-# Negation makes a mention of an option a rejection: "no evidence of spondylolisthesis", "option A is unlikely".
+# Negation turns a mention into a rejection: "no evidence of spondylolisthesis", "option A is unlikely".
 _NEGATION_BEFORE: Final = re.compile(
-    r"\b(?:not|no|none|neither|nor|without|exclud\w*|rul(?:e|es|ed|ing)\s+out|rather\s+than|instead\s+of"
-    r"|other\s+than|except|against|unlikely|absence\s+of|lack\s+of|than|versus|vs|unlike|compared\s+(?:to|with)"
-    r"|in\s+contrast\s+to|as\s+opposed\s+to)\b|n['’]t\b"
+    r"[\s(\[\"'“](?:not|no|none|neither|nor|without|exclud\w*|rul(?:e|es|ed|ing)\s+out|rather\s+than"
+    r"|instead\s+of|other\s+than|except|against|unlikely|absence\s+of|lack\s+of|than|versus|vs|unlike"
+    r"|compared\s+(?:to|with)|in\s+contrast\s+to|as\s+opposed\s+to|normal|preserved|spared|intact"
+    r"|unremarkable)\b|n['’]t\b"
 )
 _NEGATION_AFTER: Final = re.compile(
     r"^\W*(?:[\w'’]+\W+){0,3}?(?:not|unlikely|ruled\s+out|excluded|absent|less\s+likely|incorrect|wrong"
     r"|normal|preserved|spared|intact|unremarkable)\b|^\W*(?:[\w'’]+\W+){0,2}?\w+n['’]t\b"
 )
-_CLAUSE_BREAK: Final = re.compile(r"[,;:]|—|\s–\s|\b(?:but|whereas|while|however|although|though)\b")
+_CLAUSE_BREAK: Final = re.compile(r"[,;:—]|\s(?:–|but|whereas|while|however|although|though)\b")
 
+# A sentence ends at .!? before a space ("3.5 mm" and "e.g." go on), at 。！？, or at a line end.
+_SENTENCE_ENDS: Final = (". ", "! ", "? ", ".\t", "。", "！", "？")
 _BLOCK_BREAK: Final = re.compile(r"\n[ \t\r]*\n")
-_UNIT_END: Final = re.compile(r"[.!?][ \t\r]+|[。！？]|\n")
 _LABEL_ONLY: Final = re.compile(r"[\W_]*[A-Za-z]\.")
 _DISCLAIMER: Final = re.compile(
-    r"disclaimer|medical\s+advice|substitute\s+for|replacement\s+for|consult|clinical(?:ly)?\s+correlat"
-    r"|correlat\w*\s+clinically|educational\s+purpose|informational\s+purpose|please\s+note|note\s*:"
-    r"|hope\s+this\s+helps|let\s+me\s+know|radiologist|healthcare\s+(?:provider|professional)"
-    r"|qualified\s+(?:medical|health)"
+    r"disclaimer|medical\s+advice|substitute\s+for|replacement\s+for|consult\s+(?:a|an|your|with|the)\b"
+    r"|clinical(?:ly)?\s+correlat|correlat\w*\s+clinically|educational\s+purpose|informational\s+purpose"
+    r"|please\s+note|note\s*:|hope\s+this\s+helps|let\s+me\s+know|radiologist|qualified\s+(?:medical|health)"
+    r"|healthcare\s+(?:provider|professional)"
 )
 _CONCLUSION_MARKER: Final = re.compile(
     r"therefore|thus\b|hence\b|consequently|in\s+conclusion|in\s+summary|to\s+summari[sz]e|overall"
@@ -192,7 +194,8 @@ _LEVEL: Final = re.compile(r"l(\d)\s*/\s*([ls])(\d)")
 class _Unit(NamedTuple):
     text: str
     low: str  # same length as `text`, so match positions carry over
-    block: int
+    start: int  # offsets in the response
+    end: int
 
 
 # A unit's reading: letters, `_NO_ANSWER` (an answer form that commits to nothing valid), or None (no form).
@@ -203,18 +206,17 @@ _Reading = frozenset[str] | None
 def extract_tolerant(response: str, options: Sequence[str], *, multiple: bool) -> tuple[str, ...] | None:
     """The letters of a looser answer form at the end of the response; None when absent or ambiguous."""
     valid = frozenset(LETTERS[: len(options)])
-    units = _split_units(response)
-    if not units:
-        return None
-    conclusion_at, conclusion = _read_conclusion(units, options, valid)
-    strong_at = next((i for i in range(len(units) - 1, -1, -1) if _has_strong(units[i])), None)
+    low, marks = _lower(response), _sentence_ends(response)
+    conclusion_unit, conclusion = _read_conclusion(response, low, marks, options, valid)
+    strong_unit = _last_strong_unit(response, low, marks)
     reading = conclusion
-    if strong_at is not None and strong_at != conclusion_at:
-        strong = _read_unit(units[strong_at], options, valid, weak=False)
+    if strong_unit is not None and strong_unit != conclusion_unit:
+        strong = _read_unit(strong_unit, options, valid, weak=False)
         if conclusion is None or strong is None:
             reading = strong if conclusion is None else conclusion
         else:
-            reading = strong if conclusion <= strong else _NO_ANSWER
+            # A conclusion that commits to nothing, or to other options, contradicts the earlier answer.
+            reading = strong if conclusion and conclusion <= strong else _NO_ANSWER
     return None if not reading else _finish(reading, options, multiple=multiple)
 
 
@@ -226,82 +228,121 @@ def _finish(letters: frozenset[str], options: Sequence[str], *, multiple: bool) 
     return tuple(sorted(letters))
 
 
-def _split_units(response: str) -> list[_Unit]:
-    pieces: list[tuple[str, int]] = []
-    for block_index, block in enumerate(_BLOCK_BREAK.split(response)):
-        start = 0
-        for end in _UNIT_END.finditer(block):
-            pieces.append((block[start : end.start() + (end[0] != "\n")], block_index))
-            start = end.end()
-        pieces.append((block[start:], block_index))
-    units: list[_Unit] = []
-    label = ""
-    for piece, block_index in pieces:
-        piece = piece.strip()
-        if _LABEL_ONLY.fullmatch(piece):
-            # "B. Osteophytes" is one answer, not two sentences.
-            label = f"{label} {piece}".lstrip()
-            continue
-        text = f"{label} {piece}".strip() if label else piece
-        label = ""
-        if text:
-            low = text.lower()
-            units.append(_Unit(text, low if len(low) == len(text) else text, block_index))
-    if label:
-        units.append(_Unit(label, label.lower(), pieces[-1][1]))
-    return units
+def _lower(text: str) -> str:
+    low = text.lower()
+    # A few characters lowercase to two ("İ"); keep them so that positions in `low` stay those in `text`.
+    return low if len(low) == len(text) else "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+# Units are found around a position, working back from the end, because only the conclusion and the unit of
+# the last explicit answer are ever read: splitting a whole long response would cost more than reading it.
+def _unit_at(response: str, low: str, at: int, marks: Sequence[str]) -> _Unit:
+    """The unit (sentence or line) holding `at`, with a lone label before it ("B." + "Osteophytes")."""
+    start, end = _piece_at(response, at, marks)
+    before = len(response[:start].rstrip())
+    if before >= 2 and response[before - 1] == "." and response[before - 2].isalpha():
+        label_start, label_end = _piece_at(response, before - 1, marks)
+        if _LABEL_ONLY.fullmatch(response, label_start, label_end) and not _BLOCK_BREAK.search(
+            response, label_end, start
+        ):
+            start = label_start
+    return _Unit(response[start:end], low[start:end], start, end)
+
+
+def _sentence_ends(response: str) -> tuple[str, ...]:
+    # Looking only for marks the response has saves scanning whole paragraphs for a "？" that is not there.
+    return tuple(mark for mark in _SENTENCE_ENDS if mark in response)
+
+
+def _piece_at(response: str, at: int, marks: Sequence[str]) -> tuple[int, int]:
+    start = response.rfind("\n", 0, at) + 1
+    end = response.find("\n", at)
+    end = len(response) if end < 0 else end
+    for mark in marks:
+        found = response.rfind(mark, start, at)
+        if found >= 0:
+            start = found + 1
+        found = response.find(mark, at, end)
+        if found >= 0:
+            end = found + 1
+    piece = response[start:end]
+    return start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())
+
+
+def _units_from_end(response: str, low: str, marks: Sequence[str]) -> Iterator[_Unit]:
+    end = len(response.rstrip())
+    while end > 0:
+        unit = _unit_at(response, low, end - 1, marks)
+        yield unit
+        end = len(response[: unit.start].rstrip())
+
+
+def _cue_ends(low: str) -> list[tuple[int, int]]:
+    """(start, end) of each explicit answer cue in the text."""
+    found = []
+    for needle, cue, before in _CUES:
+        at = low.find(needle)
+        while at >= 0:
+            match = cue.match(low, at)
+            if match and (before is None or before.search(low, max(0, at - _BEFORE_WINDOW), at)):
+                found.append((at, match.end()))
+            at = low.find(needle, at + 1)
+    return found
 
 
 def _strong_sets(unit: _Unit) -> list[re.Match[str]]:
     """The letter sets that follow an explicit answer cue in the unit."""
-    if not any(needle in unit.low for needle in _STRONG_NEEDLES):
+    sets = (_SET_AT.match(unit.text, end) for _, end in sorted(_cue_ends(unit.low)))
+    return [match for match in sets if match is not None]
+
+
+def _last_strong_unit(response: str, low: str, marks: Sequence[str]) -> _Unit | None:
+    cues = [start for start, end in _cue_ends(low) if _SET_AT.match(response, end)]
+    cues += [m.start() for m in _no_answer_lines(low)]
+    for at in sorted(cues, reverse=True):
+        unit = _unit_at(response, low, at, marks)
+        if _strong_sets(unit) or _no_answer_lines(unit.low):
+            return unit
+    return None
+
+
+def _no_answer_lines(low: str) -> list[re.Match[str]]:
+    if "final" not in low:
         return []
-    sets = []
-    for cue in _STRONG_CUE.finditer(unit.low):
-        if cue["verb"] and not _FIRST_PERSON_BEFORE.search(
-            unit.low, max(0, cue.start() - _FIRST_PERSON_WINDOW), cue.start()
-        ):
-            continue
-        match = _SET_AT.match(unit.text, cue.end())
-        if match is not None:
-            sets.append(match)
-    return sets
-
-
-def _has_strong(unit: _Unit) -> bool:
-    return bool(_strong_sets(unit)) or ("final" in unit.low and bool(_NO_ANSWER_LINE.search(unit.low)))
+    return list(_NO_ANSWER_LINE.finditer(low))
 
 
 def _read_conclusion(
-    units: list[_Unit], options: Sequence[str], valid: frozenset[str]
-) -> tuple[int | None, _Reading]:
-    last = next((i for i in range(len(units) - 1, -1, -1) if not _DISCLAIMER.search(units[i].low)), None)
+    response: str, low: str, marks: Sequence[str], options: Sequence[str], valid: frozenset[str]
+) -> tuple[_Unit | None, _Reading]:
+    units = _units_from_end(response, low, marks)
+    last = next((unit for unit in units if not _DISCLAIMER.search(unit.low)), None)
     if last is None:
         return None, None
-    reading = _read_unit(units[last], options, valid, weak=True)
+    reading = _read_unit(last, options, valid, weak=True)
     if reading is not None:
+        previous = next(units, None)
         if (
-            last > 0
-            and _is_labelled_option(units[last], options)
-            and _is_labelled_option(units[last - 1], options)
+            previous is not None
+            and _is_labelled_option(last, options)
+            and _is_labelled_option(previous, options)
         ):
-            # The response ends by listing options ("D. Vertebral collapse" / "E. Healthy"): an echo, not a choice.
+            # The response ends by listing options ("D. Vertebral collapse", "E. Healthy"): an echo.
             return last, _NO_ANSWER
         return last, reading
-    for i in range(last - 1, max(last - 1 - _MARKER_LOOKBACK, -1), -1):
-        unit = units[i]
-        if unit.block != units[last].block:
+    for unit, _ in zip(units, range(_MARKER_LOOKBACK), strict=False):
+        if _BLOCK_BREAK.search(response, unit.end, last.start):
             break
         if _CONCLUSION_MARKER.search(unit.low) and not _DISCLAIMER.search(unit.low):
             reading = _read_unit(unit, options, valid, weak=True)
             if reading is not None:
-                return i, reading
+                return unit, reading
     return last, None
 
 
 def _read_unit(unit: _Unit, options: Sequence[str], valid: frozenset[str], *, weak: bool) -> _Reading:
     text, low = unit.text, unit.low
-    if _NO_ANSWER_LINE.search(low):
+    if _no_answer_lines(low):
         return _NO_ANSWER
     strong: set[str] = set()
     for match in _strong_sets(unit):
@@ -312,20 +353,24 @@ def _read_unit(unit: _Unit, options: Sequence[str], valid: frozenset[str], *, we
     mentioned: set[str] = set()
     hedged = False
     if weak:
-        lone = _LONE.match(text)
+        lone = _LONE.match(text) if len(text) <= _LONE_MAX else None
         lone_ok = lone is not None and _is_label(lone["label"], options)
         if not strong and not lone_ok and _OPTION_ITEM.match(text):
             return None
-        matches = [m for needle, pattern in _WEAK if needle in low for m in pattern.finditer(text)]
-        end = _END_LETTER.search(text, max(0, len(text) - _END_WINDOW))
-        for match in [*matches, end, lone if lone_ok else None]:
-            if match is None:
+        matches = [
+            m for needles, pattern in _WEAK if any(n in low for n in needles) for m in pattern.finditer(text)
+        ]
+        end = _END_LETTER.search(text, max(0, len(text) - 4))
+        if end and not _END_LETTER_AFTER.search(low, max(0, end.start() - _END_WINDOW), end.start()):
+            end = None
+        for found in [*matches, end, lone if lone_ok else None]:
+            if found is None:
                 continue
-            letters = _letters_of(match["set"])
-            if letters <= valid and (match is lone or not _negated(low, match.start(), match.end())):
+            letters = _letters_of(found["set"])
+            if letters <= valid and (found is lone or not _negated(low, found.start(), found.end())):
                 mentioned |= letters
-                hedged = hedged or bool(_HEDGE.search(match["set"]))
-    named = _named_options(low, options) if weak or strong else _NO_ANSWER
+                hedged = hedged or bool(_HEDGE.search(found["set"]))
+    named, rejected = _named_options(low, options) if weak or strong else (_NO_ANSWER, False)
     if strong:
         primary = frozenset(strong)
     elif mentioned:
@@ -333,7 +378,9 @@ def _read_unit(unit: _Unit, options: Sequence[str], valid: frozenset[str], *, we
             return _NO_ANSWER
         primary = frozenset(mentioned)
     elif named:
-        return _NO_ANSWER if _HEDGE.search(low) else named
+        # Clause-level negation misses enumerations ("no slip, collapse or spurs"): when a unit both names and
+        # rejects options, which are which is left to the judge.
+        return _NO_ANSWER if rejected or _HEDGE.search(low) else named
     else:
         return None
     return primary if mentioned <= primary and named <= primary else _NO_ANSWER
@@ -344,14 +391,14 @@ def _letters_of(text: str) -> frozenset[str]:
 
 
 def _is_labelled_option(unit: _Unit, options: Sequence[str]) -> bool:
-    lone = _LONE.match(unit.text)
+    lone = _LONE.match(unit.text) if len(unit.text) <= _LONE_MAX else None
     return bool(lone and lone["label"].strip(" \t*_.)") and _is_label(lone["label"], options))
 
 
 def _is_label(label: str, options: Sequence[str]) -> bool:
     """A lone letter may carry its option text ("B. Osteophytes"), but nothing else."""
     label = label.strip(" \t*_.)").lower()
-    return not label or any(_option_pattern(text).fullmatch(label) for text in options)
+    return not label or any(_option_matcher(text)[1].fullmatch(label) for text in options)
 
 
 def _negated(low: str, start: int, end: int) -> bool:
@@ -362,42 +409,52 @@ def _negated(low: str, start: int, end: int) -> bool:
         elif brk.start() >= end:
             clause_end = brk.start()
             break
-    return bool(
-        _NEGATION_BEFORE.search(low, clause_start, start) or _NEGATION_AFTER.search(low[end:clause_end])
-    )
+    # The space in front lets a negation that opens the clause match the leading `[\s(...]` of the pattern.
+    before = f" {low[clause_start:start]}"
+    return bool(_NEGATION_BEFORE.search(before) or _NEGATION_AFTER.search(low[end:clause_end]))
 
 
-def _named_options(low: str, options: Sequence[str]) -> frozenset[str]:
+def _named_options(low: str, options: Sequence[str]) -> tuple[frozenset[str], bool]:
+    """The options whose text the unit names, and whether it also names some only to reject them."""
     spans = [
         (m.start(), m.end(), letter)
         for letter, text in zip(LETTERS, options, strict=False)
-        for m in _option_pattern(text).finditer(low)
+        for needle, pattern in (_option_matcher(text),)
+        if needle in low
+        for m in pattern.finditer(low)
     ]
-    named = {
-        letter
-        for start, end, letter in spans
-        # A shorter option text inside a longer one's mention ("stenosis" in "spinal canal stenosis") is not named.
-        if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)
-        and not _negated(low, start, end)
-    }
-    return frozenset(named)
+    named: set[str] = set()
+    rejected = False
+    for start, end, letter in spans:
+        # A shorter option inside a longer one's mention ("stenosis" in "spinal canal stenosis") is not named.
+        if any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans):
+            continue
+        if _negated(low, start, end):
+            rejected = True
+        else:
+            named.add(letter)
+    return frozenset(named), rejected
 
 
 @lru_cache(maxsize=1024)
-def _option_pattern(text: str) -> re.Pattern[str]:
-    """Matches the option's text in lowercased text, as a whole phrase."""
-    text = text.strip().lower()
-    level = _LEVEL.fullmatch(text)
+def _option_matcher(text: str) -> tuple[str, re.Pattern[str]]:
+    """A substring any mention must hold, and a pattern for the option's text in lowercased text."""
+    words = text.lower().split()
+    if not words:
+        return "", re.compile(r"(?!)")
+    level = _LEVEL.fullmatch("".join(words))
     if level:
         upper, region, lower = level.groups()
         # Levels are written many ways: L4/L5, L4-L5, L4-5, L4/5, L4–L5, L4 to L5, L5-S1, L5S1.
         second = f"l?{lower}" if region == "l" else f"s{lower}"
-        rest = rf"{upper}(?:\s*(?:[/\-‐–—]|to)\s*{second}|{region}{lower})"
-        first = "l"
+        first, rest = "l", rf"{upper}(?:\s*(?:[/\-‐–—]|to)\s*{second}|{region}{lower})"
+        needle = f"l{upper}"
     else:
-        first, rest = re.escape(text[:1]), r"\s+".join(re.escape(word) for word in text[1:].split(" "))
+        first = re.escape(words[0][0])
+        rest = re.escape(words[0][1:]) + "".join(rf"\s+{re.escape(word)}" for word in words[1:])
+        needle = words[0]
     # The lookbehind sits after the first character so that the engine can skip ahead to that literal.
-    return re.compile(rf"{first}(?<![a-z0-9]{first}){rest}(?![a-z0-9])")
+    return needle, re.compile(rf"{first}(?<![a-z0-9]{first}){rest}(?![a-z0-9])")
 
 
 _REFUSAL: Final = re.compile(
@@ -418,7 +475,7 @@ _REFUSAL: Final = re.compile(
 
 def is_refusal(response: str) -> bool:
     """Whether the response declines to answer (e.g. "As an AI, I cannot provide a diagnosis")."""
-    return bool(_REFUSAL.search(response.lower()))
+    return bool(_REFUSAL.search(_lower(response)))
 
 
 def judge_prompt(question: str, options: Sequence[str], response: str, *, multiple: bool) -> str:
@@ -434,7 +491,10 @@ def judge_prompt(question: str, options: Sequence[str], response: str, *, multip
         )
     else:
         answer_line, none_line = "My final option: [X]", "My final option: [NONE]"
-        count_rule = "Exactly one option is correct: if the response commits to more than one option, it commits to none."
+        count_rule = (
+            "Exactly one option is correct: if the response commits to more than one option, "
+            "it commits to none."
+        )
     return (
         "You are reading another model's answer to a multiple-choice question about a spine image. "
         "Do not answer the question yourself and do not judge whether the answer is right: only report "

@@ -169,3 +169,20 @@ def test_resume_after_kill_9_equals_an_uninterrupted_run(tmp_path: Path, sample:
     assert len(answers(killed)) == len(sample)
     scores = [json.loads((run / "scores.json").read_text()) for run in (killed, tmp_path / "whole")]
     assert scores[0] == scores[1]
+
+
+def test_judge_reads_only_what_the_rules_cannot(tmp_path: Path) -> None:
+    bench = write_cases(tmp_path / "bench")
+    rules = {"another model's answer": StubReply.answer("My final option: [B]"), **SCRIPT}
+    with OpenAIStubServer(script_by_marker(rules)) as server:
+        result = evaluate(bench, tmp_path / "run", _settings(server.base_url, judge="openai:judge"))
+        judged = [r for r in server.requests if "another model's answer" in user_text(r.body)]
+    assert len(judged) == 1 and "case-09" in user_text(judged[0].body)
+    assert judged[0].body["model"] == "judge" and judged[0].image_urls == []
+    predictions = RunDirectory(tmp_path / "run").load_predictions()
+    assert predictions["case-09"].stage == "judge" and predictions["case-09"].letters == ("B",)
+    assert predictions["case-09"].judge == {"response": "My final option: [B]", "letters": ["B"]}
+    assert predictions["case-04"].stage == "refused"  # a refusal is not sent to the judge
+    assert result.scores["tasks"]["SDD"]["stages"]["judge"] == 1
+    run_json = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run_json["identity"]["judge"] == "openai:judge"
