@@ -181,8 +181,20 @@ def test_judge_reads_only_what_the_rules_cannot(tmp_path: Path) -> None:
     assert judged[0].body["model"] == "judge" and judged[0].image_urls == []
     predictions = RunDirectory(tmp_path / "run").load_predictions()
     assert predictions["case-09"].stage == "judge" and predictions["case-09"].letters == ("B",)
-    assert predictions["case-09"].judge == {"response": "My final option: [B]", "letters": ["B"]}
+    assert predictions["case-09"].judge == {
+        "response": "My final option: [B]",
+        "letters": ["B"],
+        "cached": False,
+    }
     assert predictions["case-04"].stage == "refused"  # a refusal is not sent to the judge
     assert result.scores["tasks"]["SDD"]["stages"]["judge"] == 1
     run_json = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run_json["identity"]["judge"] == "openai:judge"
+
+    # Answered again from scratch (predictions lost), the judge's reading comes from its cache.
+    (tmp_path / "run" / PREDICTIONS).unlink()
+    with OpenAIStubServer(script_by_marker(rules)) as server:
+        evaluate(bench, tmp_path / "run", _settings(server.base_url, judge="openai:judge"))
+        assert not [r for r in server.requests if "another model's answer" in user_text(r.body)]
+    again = RunDirectory(tmp_path / "run").load_predictions()["case-09"]
+    assert again.stage == "judge" and again.judge is not None and again.judge["cached"] is True

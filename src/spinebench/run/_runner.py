@@ -20,10 +20,9 @@ from typing import Any
 
 from spinebench import __version__
 from spinebench.benchmark import Benchmark, Question
-from spinebench.extract import Extraction, extract_answer, extract_strict, extract_tolerant, judge_prompt
+from spinebench.extract import Extraction, extract_answer
 from spinebench.metrics import score_run
 from spinebench.models import (
-    ChatRequest,
     GenerationParams,
     Provider,
     ProviderError,
@@ -32,10 +31,10 @@ from spinebench.models import (
 )
 from spinebench.prompts import TEMPLATES, PromptTemplate, build_request
 from spinebench.run._directory import RunDirectory, utc_now
+from spinebench.run._judge import Judge
 from spinebench.run._prediction import Prediction
 from spinebench.run._progress import Reporter, SilentReporter
 
-_JUDGE_PARAMS = GenerationParams(temperature=0.0, max_tokens=64, seed=0)
 _RECORDED_PACKAGES = ("numpy", "pillow", "pyarrow", "openai", "typer", "rich")
 
 
@@ -136,7 +135,7 @@ async def _evaluate(
     total = benchmark.count(settings.subset)
     settled = sum(1 for p in done.values() if not (p.failed and settings.rerun_errors))
     reporter.start(total, settled)
-    answerer = _Answerer(benchmark, provider, judge, settings)
+    answerer = _Answerer(benchmark, provider, Judge(judge, out) if judge else None, settings)
     counts = {"answered": 0, "errors": 0}
     try:
         await _run_all(
@@ -200,7 +199,7 @@ async def _run_all(
 
 class _Answerer:
     def __init__(
-        self, benchmark: Benchmark, provider: Provider, judge: Provider | None, settings: EvalSettings
+        self, benchmark: Benchmark, provider: Provider, judge: Judge | None, settings: EvalSettings
     ) -> None:
         self._benchmark = benchmark
         self._provider = provider
@@ -226,7 +225,7 @@ class _Answerer:
         judged: dict[str, Any] | None = None
         if extraction.stage == "unparsed" and self._judge is not None and completion.text.strip():
             try:
-                extraction, judged = await self._ask_judge(question, completion.text, extraction)
+                reading = await self._judge.read(question, completion.text)
             except ProviderError as error:
                 return Prediction(
                     question.id,
@@ -235,6 +234,9 @@ class _Answerer:
                     latency_s=latency,
                     attempts=completion.attempts,
                 )
+            judged = reading.record
+            if reading.letters:
+                extraction = Extraction(reading.letters, "judge")
         return Prediction(
             question.id,
             response=completion.text,
@@ -246,24 +248,3 @@ class _Answerer:
             attempts=completion.attempts,
             judge=judged,
         )
-
-    async def _ask_judge(
-        self, question: Question, response: str, extraction: Extraction
-    ) -> tuple[Extraction, dict[str, Any]]:
-        assert self._judge is not None
-        request = ChatRequest(
-            id=f"judge:{question.id}",
-            text=judge_prompt(question.question, question.options, response, multiple=question.multiple),
-            image=None,
-            choices=question.options,
-            multiple=question.multiple,
-            params=_JUDGE_PARAMS,
-        )
-        completion = await self._judge.complete(request)
-        letters = extract_strict(completion.text, question.options, multiple=question.multiple)
-        if letters is None:
-            letters = extract_tolerant(completion.text, question.options, multiple=question.multiple)
-        record = {"response": completion.text, "letters": list(letters or ())}
-        if letters:
-            return Extraction(letters, "judge"), record
-        return extraction, record
