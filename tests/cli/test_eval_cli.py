@@ -105,3 +105,21 @@ def test_other_configuration_in_the_same_dir_is_refused(tmp_path: Path) -> None:
     assert _eval("--model", "random", "--out", str(tmp_path / "run"))[0] == 0
     code, output = _eval("--model", "prior", "--out", str(tmp_path / "run"))
     assert code == 2 and "model was 'random', now 'prior'" in output
+
+
+def test_circular_asks_every_rotation_and_always_a_scores_zero(tmp_path: Path) -> None:
+    code, output = _eval("--model", "constant:A", "--circular", "--out", str(tmp_path / "run"))
+    assert code == 0, output
+    assert "circular" in output
+    lines = [json.loads(line) for line in (tmp_path / "run" / PREDICTIONS).read_text().splitlines()]
+    assert len(lines) == 24 * 5 + 14
+    assert sum("@r" in line["question_id"] for line in lines) == 24 * 4
+    scores = json.loads((tmp_path / "run/scores.json").read_text())
+    sdd = scores["tasks"]["SDD"]
+    assert sdd["circular_accuracy"] == 0.0 and sdd["accuracy"] > 0
+    assert sdd["position_bias"]["A"]["chosen"] == 1.0
+    run_json = json.loads((tmp_path / "run/run.json").read_text())
+    assert run_json["identity"]["circular"] is True
+    code, _ = _eval("--model", "constant:A", "--circular", "--out", str(tmp_path / "run"))
+    assert code == 0
+    assert len((tmp_path / "run" / PREDICTIONS).read_text().splitlines()) == 24 * 5 + 14

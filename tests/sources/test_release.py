@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from spinebench.benchmark import Benchmark, Question
 from spinebench.cli import app
 from spinebench.errors import BenchmarkError, ReleaseFormatError
-from spinebench.sources import ImportReport, SkippedRecord, import_release
+from spinebench.sources import ImportReport, import_release
+from spinebench.sources import ReleaseSkippedRecord as SkippedRecord
 from spinebench.sources.release import answer_letters, infer_modality, question_id, split_options_from_text
 
 SDD = "spine_disease_classification"

@@ -5,8 +5,12 @@ from __future__ import annotations
 import typer
 
 from spinebench import __version__
+from spinebench.cli.catalog_cmd import catalog_command
 from spinebench.cli.eval_cmd import eval_command
 from spinebench.cli.import_release_cmd import import_release_command
+from spinebench.cli.leaderboard_cmd import leaderboard_command
+from spinebench.cli.report_cmd import report_command
+from spinebench.cli.synth_cmd import synth_command
 
 app = typer.Typer(
     name="spinebench",
@@ -15,8 +19,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("eval")(eval_command)
+# In pipeline order: sources -> catalog -> (questions -> benchmark) -> run -> report.
+app.command("synth")(synth_command)
+app.command("catalog")(catalog_command)
 app.command("import-release")(import_release_command)
+app.command("eval")(eval_command)
+app.command("report")(report_command)
+app.command("leaderboard")(leaderboard_command)
 
 
 def _version(value: bool) -> None:

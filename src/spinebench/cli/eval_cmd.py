@@ -69,6 +69,9 @@ def eval_command(
         VerifyChoice.quick,
         help="quick: hash the question table, check images as they are read; full: hash all.",
     ),
+    circular: bool = typer.Option(
+        False, help="Ask each diagnosis question once per rotation of its options; correct only if all are."
+    ),
     details: bool = typer.Option(False, help="Also print accuracy per disease, source and modality."),
 ) -> None:
     """Evaluate a model on SpineBench and write predictions.jsonl, run.json and scores.json."""
@@ -84,6 +87,7 @@ def eval_command(
         seed=seed,
         concurrency=concurrency,
         rerun_errors=rerun_errors,
+        circular=circular,
         provider_options=ProviderOptions(
             base_url=base_url,
             api_key_env=api_key_env,

@@ -23,6 +23,9 @@ def scores_table(scores: dict[str, Any], *, title: str) -> Table:
             f"[bold red]INCOMPLETE[/]: {counts['errors']} errors, {counts['pending']} unanswered "
             "(not scored; run the same command again to retry)"
         )
+    circular = scores["tasks"].get("SDD", {}).get("circular_accuracy")
+    if "circular_accuracy" in scores["tasks"].get("SDD", {}):
+        caption_parts.append(f"SDD circular {_percent(circular)} (all 5 option rotations right)")
     caption_parts.append(" ".join(f"{task} = {TASK_TITLES[task].lower()}" for task in scores["tasks"]))
     table = Table(title=title, caption=" | ".join(caption_parts), caption_justify="left")
     for column in ("task", "scored", "acc %", "prec %", "rec %", "F1 %", "unparsed", "refused", "errors"):

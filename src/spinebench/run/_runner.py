@@ -21,7 +21,7 @@ from typing import Any
 from spinebench import __version__
 from spinebench.benchmark import Benchmark, Question
 from spinebench.extract import Extraction, extract_answer
-from spinebench.metrics import score_run
+from spinebench.metrics import rotations, score_run
 from spinebench.models import (
     GenerationParams,
     Provider,
@@ -50,6 +50,7 @@ class EvalSettings:
     seed: int = 0
     concurrency: int = 8
     rerun_errors: bool = True
+    circular: bool = False
     provider_options: ProviderOptions = field(default_factory=ProviderOptions)
 
     def template(self) -> PromptTemplate:
@@ -87,6 +88,7 @@ def run_identity(benchmark: Benchmark, settings: EvalSettings) -> dict[str, Any]
         "subset": settings.subset,
         "judge": settings.judge,
         "seed": settings.seed,
+        "circular": settings.circular,
     }
 
 
@@ -132,7 +134,7 @@ async def _evaluate(
     run_dir.write_run_json(record)
 
     done = run_dir.load_predictions(with_text=False)
-    total = benchmark.count(settings.subset)
+    total = sum(len(_variants(q, settings)) for q in benchmark.iter_questions(settings.subset))
     settled = sum(1 for p in done.values() if not (p.failed and settings.rerun_errors))
     reporter.start(total, settled)
     answerer = _Answerer(benchmark, provider, Judge(judge, out) if judge else None, settings)
@@ -157,11 +159,19 @@ async def _evaluate(
     return EvalResult(run_dir.path, scores, counts["answered"], counts["errors"])
 
 
+def _variants(question: Question, settings: EvalSettings) -> list[Question]:
+    """What is asked for a question: itself, or with --circular every rotation of a diagnosis question."""
+    if settings.circular and question.task == "SDD":
+        return rotations(question)
+    return [question]
+
+
 def _todo(benchmark: Benchmark, settings: EvalSettings, done: dict[str, Prediction]) -> Iterator[Question]:
     for question in benchmark.iter_questions(settings.subset):
-        previous = done.get(question.id)
-        if previous is None or (previous.failed and settings.rerun_errors):
-            yield question
+        for variant in _variants(question, settings):
+            previous = done.get(variant.id)
+            if previous is None or (previous.failed and settings.rerun_errors):
+                yield variant
 
 
 async def _run_all(

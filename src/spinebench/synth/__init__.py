@@ -1,5 +1,9 @@
-"""Synthetic spine-like images for tests, the bundled sample and the demo. Clearly marked as synthetic."""
+"""Synthetic spine-like images and fake copies of the source datasets in their native layouts.
 
+Everything here is clearly marked synthetic; it serves tests, the bundled sample and the demo.
+"""
+
+from spinebench.synth._sources import SOURCE_FOLDERS, write_synthetic_sources
 from spinebench.synth.phantoms import PhantomSpec, render_phantom
 
-__all__ = ["PhantomSpec", "render_phantom"]
+__all__ = ["SOURCE_FOLDERS", "PhantomSpec", "render_phantom", "write_synthetic_sources"]

@@ -27,12 +27,17 @@ _CERVICAL_CURVES: dict[str, Callable[[float], float]] = {
 
 @dataclass(frozen=True, slots=True)
 class PhantomSpec:
-    """What to draw: a finding (a disease name or Healthy), the affected lumbar levels, size and seed."""
+    """What to draw: a finding (a disease name or Healthy), the affected lumbar levels, size and seed.
+
+    `modality` "mri" draws an MRI-like slice for any finding (a healthy one included); by default the
+    finding decides (the three stenoses are MRI findings, everything else X-ray).
+    """
 
     finding: str
     levels: tuple[str, ...] = ()
     size: int = 160
     seed: int = 0
+    modality: str | None = None
 
 
 def render_phantom(spec: PhantomSpec) -> Image.Image:
@@ -40,7 +45,7 @@ def render_phantom(spec: PhantomSpec) -> Image.Image:
     rng = np.random.default_rng(spec.seed)
     if spec.finding in _CERVICAL_CURVES:
         gray = _cervical(spec, rng)
-    elif spec.finding in _MRI_FINDINGS:
+    elif spec.finding in _MRI_FINDINGS or spec.modality == "mri":
         gray = _lumbar_mri(spec, rng)
     else:
         gray = _lumbar_xray(spec, rng)

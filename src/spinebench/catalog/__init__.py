@@ -1,0 +1,23 @@
+"""The catalogue: one row per standardised image with normalised labels, built from the source datasets."""
+
+from spinebench.catalog._build import (
+    CATALOG_NAME,
+    REPORT_NAME,
+    CatalogError,
+    CatalogReport,
+    build_catalog,
+    count_diseases,
+    read_catalog,
+)
+from spinebench.catalog._entry import CatalogEntry
+
+__all__ = [
+    "CATALOG_NAME",
+    "REPORT_NAME",
+    "CatalogEntry",
+    "CatalogError",
+    "CatalogReport",
+    "build_catalog",
+    "count_diseases",
+    "read_catalog",
+]

@@ -1,0 +1,236 @@
+"""Source folders -> `catalog.parquet` + standardised images + `build_report.json`.
+
+Readers only read labels; decoding and standardising images (the slow part) runs on all cores. Each
+conversion is remembered in `conversions.jsonl` under the record's pseudonym and the file's size and mtime,
+so a rerun skips images already converted. Rows are sorted before writing, so the same sources and key give
+a byte-identical catalogue whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow.parquet as pq
+from rich.progress import Progress
+
+from spinebench.benchmark import sha256_bytes
+from spinebench.catalog._entry import CatalogEntry, entries_from_table, entries_to_table
+from spinebench.errors import SpineBenchError
+from spinebench.imaging import ImageDecodeError, ImagingOptions, encode_png, standardise
+from spinebench.sources._records import SkippedRecord, SourceImage, pseudonym
+
+CATALOG_NAME: Final = "catalog.parquet"
+REPORT_NAME: Final = "build_report.json"
+CONVERSIONS_NAME: Final = "conversions.jsonl"
+IMAGES_DIR: Final = "images"
+
+Reader = Callable[[Path], Iterable[SourceImage | SkippedRecord]]
+
+
+class CatalogError(SpineBenchError):
+    """A catalogue cannot be built or read."""
+
+
+@dataclass
+class CatalogReport:
+    images: int = 0
+    converted: int = 0
+    reused: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
+    by_disease: dict[str, dict[str, int]] = field(default_factory=dict)
+    skipped: list[SkippedRecord] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "images": self.images,
+            "converted": self.converted,
+            "reused": self.reused,
+            "by_source": dict(sorted(self.by_source.items())),
+            "by_disease": {s: dict(sorted(d.items())) for s, d in sorted(self.by_disease.items())},
+            "skipped": [asdict(s) for s in self.skipped],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Converted:
+    image_id: str
+    image: str
+    width: int
+    height: int
+
+
+def _convert(item: SourceImage, out: Path, imaging: ImagingOptions) -> _Converted:
+    """Runs in a worker process: decode, standardise, store content-addressed."""
+    image = standardise(item.path, frame=item.frame, options=imaging)
+    data = encode_png(image)
+    digest = sha256_bytes(data)
+    relative = f"{IMAGES_DIR}/{digest[:2]}/{digest}.png"
+    target = out / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    return _Converted(digest, relative, image.width, image.height)
+
+
+def _conversion_key(item: SourceImage, record: str, imaging: ImagingOptions) -> str:
+    stat = item.path.stat()
+    options = json.dumps(asdict(imaging), sort_keys=True)
+    return f"{record}:{item.frame}:{stat.st_size}:{stat.st_mtime_ns}:{options}"
+
+
+def build_catalog(
+    sources: Mapping[str, tuple[Reader, Path]],
+    out: Path,
+    *,
+    key: bytes,
+    imaging: ImagingOptions | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> CatalogReport:
+    """Reads each source with its reader, converts every image, writes the catalogue into `out`."""
+    imaging = imaging or ImagingOptions()
+    out.mkdir(parents=True, exist_ok=True)
+    report = CatalogReport()
+    items: list[tuple[str, SourceImage]] = []
+    for _name, (reader, root) in sorted(sources.items()):
+        for found in reader(root):
+            if isinstance(found, SkippedRecord):
+                report.skipped.append(found)
+            else:
+                items.append((pseudonym(key, found.source, found.native_id), found))
+    items.sort(key=lambda pair: (pair[1].source, pair[0]))
+
+    known = _load_conversions(out / CONVERSIONS_NAME)
+    todo: list[tuple[str, str, SourceImage]] = []
+    converted: dict[str, _Converted] = {}
+    for record, item in items:
+        try:
+            conversion_key = _conversion_key(item, record, imaging)
+        except OSError as error:
+            report.skipped.append(
+                SkippedRecord(item.source, str(item.path), f"cannot read ({error.strerror})")
+            )
+            continue
+        previous = known.get(conversion_key)
+        if previous is not None and (out / previous.image).exists():
+            converted[record] = previous
+            report.reused += 1
+        else:
+            todo.append((record, conversion_key, item))
+
+    with (out / CONVERSIONS_NAME).open("a", encoding="utf-8") as log:
+        for record, conversion_key, item, result in _run_conversions(todo, out, imaging, workers, progress):
+            if isinstance(result, str):
+                report.skipped.append(SkippedRecord(item.source, str(item.path), result))
+                continue
+            converted[record] = result
+            report.converted += 1
+            log.write(json.dumps({"key": conversion_key, **asdict(result)}) + "\n")
+
+    entries: list[CatalogEntry] = []
+    seen: dict[str, str] = {}
+    for record, item in items:
+        done = converted.get(record)
+        if done is None:
+            continue
+        if done.image_id in seen:
+            report.skipped.append(
+                SkippedRecord(item.source, str(item.path), f"same image as record {seen[done.image_id]}")
+            )
+            continue
+        seen[done.image_id] = record
+        entries.append(
+            CatalogEntry(
+                image_id=done.image_id,
+                image=done.image,
+                source=item.source,
+                modality=item.modality,
+                view=item.view,
+                findings=item.findings,
+                record=record,
+                patient=pseudonym(key, item.source, item.patient_id) if item.patient_id else None,
+                study=pseudonym(key, item.source, item.study_id) if item.study_id else None,
+                width=done.width,
+                height=done.height,
+            )
+        )
+    pq.write_table(entries_to_table(entries), out / CATALOG_NAME, compression="zstd")
+    report.images = len(entries)
+    for entry in entries:
+        report.by_source[entry.source] = report.by_source.get(entry.source, 0) + 1
+        diseases = report.by_disease.setdefault(entry.source, {})
+        for disease in entry.diseases:
+            diseases[disease] = diseases.get(disease, 0) + 1
+    report.skipped.sort(key=lambda s: (s.source, s.location, s.reason))
+    (out / REPORT_NAME).write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n")
+    return report
+
+
+def _run_conversions(
+    todo: list[tuple[str, str, SourceImage]],
+    out: Path,
+    imaging: ImagingOptions,
+    workers: int | None,
+    progress: bool,
+) -> Iterator[tuple[str, str, SourceImage, _Converted | str]]:
+    workers = workers or os.cpu_count() or 1
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("standardising images", total=len(todo))
+        if workers == 1 or len(todo) < 2:
+            for record, key, item in todo:
+                yield record, key, item, _convert_or_reason(item, out, imaging)
+                bar.advance(task)
+            return
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {
+                pool.submit(_convert, item, out, imaging): (record, key, item) for record, key, item in todo
+            }
+            for future in as_completed(futures):
+                record, key, item = futures[future]
+                try:
+                    result: _Converted | str = future.result()
+                except ImageDecodeError as error:
+                    result = str(error)
+                yield record, key, item, result
+                bar.advance(task)
+
+
+def _convert_or_reason(item: SourceImage, out: Path, imaging: ImagingOptions) -> _Converted | str:
+    try:
+        return _convert(item, out, imaging)
+    except ImageDecodeError as error:
+        return str(error)
+
+
+def _load_conversions(file: Path) -> dict[str, _Converted]:
+    known: dict[str, _Converted] = {}
+    if not file.exists():
+        return known
+    for line in file.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            key = entry.pop("key")
+            known[key] = _Converted(**entry)
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn line from an interrupted build: that image is converted again
+    return known
+
+
+def read_catalog(path: Path) -> list[CatalogEntry]:
+    file = path / CATALOG_NAME
+    if not file.exists():
+        raise CatalogError(f"{file}: missing; build it with `spinebench catalog`")
+    return entries_from_table(pq.read_table(file))
+
+
+def count_diseases(entries: Iterable[CatalogEntry]) -> Counter[str]:
+    return Counter(disease for entry in entries for disease in entry.diseases)

@@ -1,0 +1,42 @@
+"""`spinebench leaderboard`: runs -> a leaderboard table in Markdown, CSV or LaTeX."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from spinebench.cli._errors import reports_errors
+from spinebench.report import LeaderboardRow, format_leaderboard, load_runs
+from spinebench.stats import BootstrapSettings
+
+
+class FormatChoice(StrEnum):
+    md = "md"
+    csv = "csv"
+    latex = "latex"
+
+
+@reports_errors
+def leaderboard_command(
+    runs: list[Path] = typer.Argument(..., metavar="RUN...", help="Run directories (each holds run.json)."),
+    fmt: FormatChoice = typer.Option(FormatChoice.md, "--format", "-f", help="Output format."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout."),
+    bench: Path | None = typer.Option(
+        None, help="Benchmark directory of the runs, when the path recorded in run.json has moved."
+    ),
+    reference: bool = typer.Option(False, help="Append the SpineBench paper's published numbers."),
+    resamples: int = typer.Option(1000, min=1, help="Bootstrap resamples for the 95% intervals."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap."),
+) -> None:
+    """Print a leaderboard of runs (rescored from their predictions, with 95% intervals)."""
+    loaded = load_runs(runs, bench=bench, bootstrap=BootstrapSettings(resamples=resamples, seed=seed))
+    rows = [LeaderboardRow.from_scores(run.label, run.scores) for run in loaded]
+    text = format_leaderboard(rows, fmt.value, reference=reference)
+    if out is None:
+        sys.stdout.write(text)  # plain text: a model name is never read as console markup
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import json
+import shutil
+from functools import partial
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pydicom
+import pytest
+from typer.testing import CliRunner
+
+from spinebench.catalog import CATALOG_NAME, REPORT_NAME, build_catalog, read_catalog
+from spinebench.catalog._build import Reader
+from spinebench.cli import app
+from spinebench.sources._records import SkippedRecord
+from spinebench.sources.buu import read_buu
+from spinebench.sources.csxa import read_csxa
+from spinebench.sources.rsna_lumbar import read_rsna_lumbar
+from spinebench.sources.vindr import read_vindr
+from spinebench.synth import write_synthetic_sources
+
+KEY = b"0123456789abcdef-test-key"
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_synthetic_sources(tmp_path_factory.mktemp("sources"), seed=3)
+
+
+def _readers(sources: dict[str, Path]) -> dict[str, tuple[Reader, Path]]:
+    return {
+        "vindr": (read_vindr, sources["vindr"]),
+        "rsna": (partial(read_rsna_lumbar, min_severity="Moderate"), sources["rsna"]),
+        "csxa": (read_csxa, sources["csxa"]),
+        "buu": (read_buu, sources["buu"]),
+    }
+
+
+def test_catalogue_of_all_four_sources(sources: dict[str, Path], tmp_path: Path) -> None:
+    report = build_catalog(_readers(sources), tmp_path / "cat", key=KEY, workers=2)
+    entries = read_catalog(tmp_path / "cat")
+    assert {e.source for e in entries} == {"vindr", "rsna", "csxa", "buu"}
+    diseases = {d for e in entries for d in e.diseases}
+    assert {"Healthy", "Spondylolisthesis", "Cervical kyphosis", "Spinal canal stenosis"} <= diseases
+    assert {e.modality for e in entries if e.source == "rsna"} == {"mri"}
+    assert any(f.levels for e in entries if e.source in {"rsna", "buu"} for f in e.findings)
+    for entry in entries:
+        image = tmp_path / "cat" / entry.image
+        assert image.exists() and entry.image_id in image.name
+        assert max(entry.width, entry.height) <= 1024
+    assert report.images == len(entries) and report.skipped
+    written = json.loads((tmp_path / "cat" / REPORT_NAME).read_text())
+    assert written["by_source"] == report.by_source
+    assert all(s["reason"] and s["location"] for s in written["skipped"])
+
+
+def test_no_dicom_patient_tag_reaches_the_output(sources: dict[str, Path], tmp_path: Path) -> None:
+    secrets: set[str] = set()
+    for file in [*sources["vindr"].rglob("*.dicom"), *sources["rsna"].rglob("*.dcm")]:
+        header = pydicom.dcmread(file, stop_before_pixels=True)
+        for tag in ("PatientName", "PatientID", "PatientBirthDate", "StudyDate"):
+            value = str(header.get(tag, "")).strip()
+            if len(value) >= 4:
+                secrets.add(value)
+    assert secrets
+    build_catalog(_readers(sources), tmp_path / "cat", key=KEY, workers=1)
+    table_text = json.dumps(pq.read_table(tmp_path / "cat" / CATALOG_NAME).to_pylist())
+    blobs = [table_text.encode()] + [f.read_bytes() for f in (tmp_path / "cat").rglob("*") if f.is_file()]
+    for secret in secrets:
+        assert not any(secret.encode() in blob for blob in blobs), f"patient tag value {secret!r} leaked"
+
+
+def test_same_sources_and_key_give_identical_catalogue_and_rerun_skips(
+    sources: dict[str, Path], tmp_path: Path
+) -> None:
+    first = build_catalog(_readers(sources), tmp_path / "a", key=KEY, workers=2)
+    build_catalog(_readers(sources), tmp_path / "b", key=KEY, workers=1)
+    assert (tmp_path / "a" / CATALOG_NAME).read_bytes() == (tmp_path / "b" / CATALOG_NAME).read_bytes()
+    again = build_catalog(_readers(sources), tmp_path / "a", key=KEY, workers=2)
+    assert again.converted == 0 and again.reused == first.converted
+    assert (tmp_path / "a" / CATALOG_NAME).read_bytes() == (tmp_path / "b" / CATALOG_NAME).read_bytes()
+    other_key = build_catalog(_readers(sources), tmp_path / "c", key=b"another-key-of-16-bytes", workers=1)
+    assert other_key.images == first.images
+    assert (tmp_path / "c" / CATALOG_NAME).read_bytes() != (tmp_path / "a" / CATALOG_NAME).read_bytes()
+
+
+def test_corrupt_dicom_is_skipped_with_file_and_reason(sources: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "vindr"
+    shutil.copytree(sources["vindr"], copy)
+    kept = {item.path.name for item in read_vindr(copy) if not isinstance(item, SkippedRecord)}
+    victim = sorted(f for f in copy.rglob("*.dicom") if f.name in kept)[0]
+    victim.write_bytes(victim.read_bytes()[:400])
+    report = build_catalog({"vindr": (read_vindr, copy)}, tmp_path / "cat", key=KEY, workers=1)
+    reasons = [s for s in report.skipped if victim.name in s.location]
+    assert reasons, report.skipped
+    assert all(victim.stem not in e.record for e in read_catalog(tmp_path / "cat"))
+
+
+def test_cli_catalog_and_wrong_folder(sources: dict[str, Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    key_file = tmp_path / "key"
+    key_file.write_text("a-private-key-of-enough-length")
+    result = runner.invoke(
+        app,
+        ["catalog", "--buu", str(sources["buu"]), "--csxa", str(sources["csxa"]),
+         "--out", str(tmp_path / "cat"), "--key-file", str(key_file), "--workers", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "buu" in result.output and "skipped" in result.output
+    wrong = runner.invoke(app, ["catalog", "--vindr", str(sources["rsna"]), "--out", str(tmp_path / "x"),
+                                "--key-file", str(key_file)])  # fmt: skip
+    assert wrong.exit_code == 2
+    assert "annotations" in wrong.output
+    nothing = runner.invoke(app, ["catalog", "--out", str(tmp_path / "y")])
+    assert nothing.exit_code == 2 and "at least one source" in nothing.output

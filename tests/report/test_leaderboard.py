@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from spinebench.benchmark import open_sample
+from spinebench.cli.leaderboard_cmd import leaderboard_command
+from spinebench.cli.report_cmd import report_command
+from spinebench.report import LeaderboardRow, format_leaderboard
+from spinebench.run import EvalSettings, evaluate
+
+SCORES = {
+    "status": "incomplete",
+    "overall": 0.25,
+    "overall_ci": [0.2, 0.3],
+    "counts": {"questions": 100, "scored": 98},
+    "tasks": {
+        "SDD": {"accuracy": 0.3, "ci": {"accuracy": [0.25, 0.36]}},
+        "SLL": {
+            "accuracy": 0.2,
+            "precision": 0.5,
+            "recall": 0.6,
+            "f1": 0.55,
+            "ci": {"accuracy": [0.1, 0.3], "precision": [0.4, 0.6], "recall": [0.5, 0.7], "f1": [0.5, 0.6]},
+        },
+    },
+}
+
+
+def _cli() -> typer.Typer:
+    cli = typer.Typer()
+    cli.command("leaderboard")(leaderboard_command)
+    cli.command("report")(report_command)
+    return cli
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    base = tmp_path_factory.mktemp("lb")
+    return [evaluate(open_sample(), base / m, EvalSettings(model=m)).run_dir for m in ("random", "prior")]
+
+
+def test_markdown_rows_show_intervals_as_half_widths_and_status() -> None:
+    row = LeaderboardRow.from_scores("my|model", SCORES)
+    text = format_leaderboard([row], "md")
+    lines = text.splitlines()
+    assert lines[0] == "| model | SDD acc | SLL acc | P | R | F1 | overall | n | status |"
+    assert lines[2] == (
+        "| my\\|model | 30.00 ± 5.50 | 20.00 ± 10.00 | 50.00 | 60.00 | 55.00 | 25.00 | 98/100 | INCOMPLETE |"
+    )
+    with_reference = format_leaderboard([row], "md", reference=True)
+    assert "| GPT-4o (published) | 23.64 | 9.69 |" in with_reference
+
+
+def test_csv_has_both_interval_ends_and_parses() -> None:
+    text = format_leaderboard([LeaderboardRow.from_scores("m", SCORES)], "csv", reference=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["sdd_acc_pct"] == "30.00" and rows[0]["sdd_acc_ci_low"] == "25.00"
+    assert rows[0]["sdd_acc_ci_high"] == "36.00" and rows[0]["status"] == "INCOMPLETE"
+    assert rows[0]["sdd_circular_acc_pct"] == ""
+    published = [r for r in rows if r["source"] == "published"]
+    assert [r["model"] for r in published][:2] == ["Gemini-2.5-pro", "GPT-4o"]
+    assert published[0]["overall_pct"] == "20.86"
+
+
+def test_latex_escapes_names_and_uses_pm() -> None:
+    text = format_leaderboard([LeaderboardRow.from_scores("qwen_2.5 & co 100%", SCORES)], "latex")
+    assert "qwen\\_2.5 \\& co 100\\%" in text
+    assert "30.00 $\\pm$ 5.50" in text
+    assert text.count("\\\\") == 2 and "\\begin{tabular}{lrrrrrrrl}" in text
+
+
+def test_circular_column_appears_when_a_run_has_it() -> None:
+    circular = {
+        **SCORES,
+        "tasks": {
+            **SCORES["tasks"],
+            "SDD": {
+                "accuracy": 0.3,
+                "circular_accuracy": 0.1,
+                "ci": {"accuracy": [0.25, 0.36], "circular_accuracy": [0.05, 0.15]},
+            },
+        },
+    }
+    text = format_leaderboard([LeaderboardRow.from_scores("m", circular)], "md")
+    assert "SDD circular" in text.splitlines()[0] and "10.00 ± 5.00" in text
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "latex"])
+def test_leaderboard_command_prints_each_format(two_runs: list[Path], fmt: str) -> None:
+    result = CliRunner().invoke(_cli(), ["leaderboard", *map(str, two_runs), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    assert "random" in result.output and "prior" in result.output
+    assert {"md": "| prior |", "csv": "prior,run,", "latex": "prior & "}[fmt] in result.output
+
+
+def test_leaderboard_command_writes_a_file(two_runs: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "board.md"
+    result = CliRunner().invoke(
+        _cli(), ["leaderboard", *map(str, two_runs), "--out", str(out), "--reference"]
+    )
+    assert result.exit_code == 0 and result.output == ""
+    assert "MedGemma-4B (published)" in out.read_text()
+
+
+def test_a_folder_without_run_json_is_named(tmp_path: Path) -> None:
+    result = CliRunner().invoke(_cli(), ["leaderboard", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'run.json'}: missing" in result.output
