@@ -57,8 +57,15 @@ def eval_command(
     timeout: float = typer.Option(120.0, min=0.1, help="Seconds before one request times out."),
     max_attempts: int = typer.Option(6, min=1, help="Attempts per request on 429, 5xx, timeouts."),
     temperature: float = typer.Option(0.0, min=0.0, help="Sampling temperature (0 = greedy)."),
-    max_tokens: int = typer.Option(1024, min=1, help="Most tokens the model may generate per answer."),
+    max_tokens: int = typer.Option(
+        1024, "--max-tokens", "--max-new-tokens", min=1, help="Most tokens the model may generate per answer."
+    ),
     seed: int = typer.Option(0, help="Seed sent to the model and used by the random baseline."),
+    dtype: str = typer.Option("auto", help="hf/vllm: auto, float32, float16 or bfloat16."),
+    device: str = typer.Option("auto", help="hf: auto (CUDA when present), cpu, cuda, cuda:1, mps."),
+    batch_size: int = typer.Option(8, min=1, help="hf/vllm: questions generated together (≤ concurrency)."),
+    tensor_parallel_size: int = typer.Option(1, min=1, help="vllm: GPUs to split the model over."),
+    trust_remote_code: bool = typer.Option(False, help="hf/vllm: run the model repository code."),
     judge: str | None = typer.Option(
         None, help="Model spec of an LLM that extracts the answer when the rules cannot (any provider)."
     ),
@@ -94,6 +101,11 @@ def eval_command(
             timeout=timeout,
             retry=RetryPolicy(max_attempts=max_attempts),
             seed=seed,
+            dtype=dtype,
+            device=device,
+            batch_size=batch_size,
+            tensor_parallel_size=tensor_parallel_size,
+            trust_remote_code=trust_remote_code,
         ),
     )
     reporter = RichReporter(f"{model} on {benchmark.name}", console=console)

@@ -1,4 +1,4 @@
-"""Model specs (`openai:<served-name>`, `random`, `constant:<answer>`, `prior`) -> providers."""
+"""Model specs (`openai:<served-name>`, `hf:<path-or-id>`, `vllm:<path-or-id>`, baselines) -> providers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from spinebench.errors import ModelSpecError
 from spinebench.models._provider import Provider
 from spinebench.models._retry import RetryPolicy
 
-SPEC_HELP = "openai:<served-model-name> | random | constant:<answer> | prior"
+SPEC_HELP = (
+    "openai:<served-model-name> | hf:<path-or-hub-id> | vllm:<path-or-hub-id> "
+    "| random | constant:<answer> | prior"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,12 @@ class ProviderOptions:
     seed: int = 0
     image_max_side: int = 1024
     image_quality: int = 90
+    # Local backends (hf, vllm). "auto" dtype: bfloat16 on a GPU, float32 on the CPU (vLLM: the model's own).
+    dtype: str = "auto"
+    device: str = "auto"  # hf only: "auto" (CUDA when present), "cpu", "cuda", "cuda:1", "mps"
+    batch_size: int = 8  # concurrent requests answered together; --concurrency should be at least this
+    tensor_parallel_size: int = 1  # vllm only
+    trust_remote_code: bool = False  # run the model repository's own Python code (needed by some VLMs)
 
 
 def make_provider(spec: str, options: ProviderOptions | None = None) -> Provider:
@@ -44,4 +53,12 @@ def make_provider(spec: str, options: ProviderOptions | None = None) -> Provider
         from spinebench.models.openai_compat import OpenAICompatProvider
 
         return OpenAICompatProvider(argument.strip(), options)
+    if kind == "hf" and argument.strip():
+        from spinebench.models.hf import HFProvider
+
+        return HFProvider(argument.strip(), options)
+    if kind == "vllm" and argument.strip():
+        from spinebench.models.vllm_offline import VLLMProvider
+
+        return VLLMProvider(argument.strip(), options)
     raise ModelSpecError(f"model spec {spec!r} is not understood; expected {SPEC_HELP}")

@@ -13,7 +13,6 @@ import base64
 import dataclasses
 import datetime
 import email.utils
-import io
 import json
 import os
 import time
@@ -24,8 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 import openai
-from PIL import Image
 
+from spinebench.models._messages import chat_messages, is_sendable_jpeg, reencoded_jpeg
 from spinebench.models._provider import ChatRequest, Completion, ErrorKind, ProviderError
 from spinebench.models._retry import call_with_retries
 from spinebench.models._spec import ProviderOptions
@@ -35,7 +34,6 @@ PLACEHOLDER_API_KEY = "EMPTY"  # local servers (vLLM, Ollama, LM Studio) accept 
 JPEG_DATA_URL_PREFIX = b"data:image/jpeg;base64,"
 _IMAGE_SLOT = "\x00spinebench-image\x00"
 _IMAGE_SLOT_JSON = json.dumps(_IMAGE_SLOT).encode()
-_JPEG_MAGIC = b"\xff\xd8\xff"
 _EXCERPT_CHARS = 300
 
 
@@ -114,9 +112,7 @@ class OpenAICompatProvider:
         spliced in as bytes instead (base64 never needs escaping).
         """
         params = request.params
-        # The paper's order: the question text, then the image.
-        content: list[dict[str, Any]] = [{"type": "text", "text": request.text}]
-        image_url = b""
+        image_url: bytes | None = None
         if request.image is not None:
             try:
                 image_url = await self._images.data_url(request.image)
@@ -124,11 +120,8 @@ class OpenAICompatProvider:
                 raise ProviderError(
                     "client", f"image of {request.id} cannot be read: {error}", retryable=False
                 ) from error
-            content.append({"type": "image_url", "image_url": {"url": _IMAGE_SLOT}})
-        messages: list[dict[str, Any]] = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.append({"role": "user", "content": content})
+        # The same messages as every backend; a placeholder stands where the data URL is spliced in below.
+        messages = chat_messages(request, _IMAGE_SLOT if image_url is not None else None)
         payload: dict[str, Any] = {
             "model": self.model,
             "temperature": params.temperature,
@@ -140,7 +133,7 @@ class OpenAICompatProvider:
             payload["top_p"] = params.top_p
         payload["messages"] = messages  # last, so the image slot is the last string of the document
         encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-        if not image_url:
+        if image_url is None:
             return encoded
         head, _, tail = encoded.rpartition(_IMAGE_SLOT_JSON)
         return b"".join((head, b'"', image_url, b'"', tail))
@@ -282,7 +275,7 @@ class DataUrlCache:
         if url is not None:
             self._urls.move_to_end(image)
             return url
-        if _is_small_jpeg(image, self.max_side):
+        if is_sendable_jpeg(image, self.max_side):
             url = JPEG_DATA_URL_PREFIX + base64.b64encode(image)
         else:
             # Decoding and re-encoding takes milliseconds; off the event loop, other requests keep flowing.
@@ -293,21 +286,6 @@ class DataUrlCache:
         return url
 
 
-def _is_small_jpeg(image: bytes, max_side: int) -> bool:
-    """An RGB or grey JPEG no larger than `max_side` can go as it is (PIL reads only the header here)."""
-    if not image.startswith(_JPEG_MAGIC):
-        return False
-    with Image.open(io.BytesIO(image)) as img:
-        return img.format == "JPEG" and img.mode in ("RGB", "L") and max(img.size) <= max_side
-
-
 def jpeg_data_url(image: bytes, max_side: int, quality: int) -> bytes:
     """Any image PIL reads -> RGB, longest side at most `max_side`, JPEG at `quality`, as a data URL."""
-    with Image.open(io.BytesIO(image)) as img:
-        img.draft("RGB", (max_side, max_side))  # a large JPEG decodes at a reduced scale: much faster
-        rgb = img.convert("RGB")
-    if max(rgb.size) > max_side:
-        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    rgb.save(buffer, format="JPEG", quality=quality)
-    return JPEG_DATA_URL_PREFIX + base64.b64encode(buffer.getvalue())
+    return JPEG_DATA_URL_PREFIX + base64.b64encode(reencoded_jpeg(image, max_side, quality))

@@ -35,7 +35,7 @@ from spinebench.run._judge import Judge
 from spinebench.run._prediction import Prediction
 from spinebench.run._progress import Reporter, SilentReporter
 
-_RECORDED_PACKAGES = ("numpy", "pillow", "pyarrow", "openai", "typer", "rich")
+_RECORDED_PACKAGES = ("numpy", "pillow", "pyarrow", "pydicom", "openai", "torch", "transformers", "vllm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,8 @@ def run_identity(benchmark: Benchmark, settings: EvalSettings) -> dict[str, Any]
         "judge": settings.judge,
         "seed": settings.seed,
         "circular": settings.circular,
+        # Local backends answer differently in another precision; a run must not mix them.
+        "dtype": settings.provider_options.dtype,
     }
 
 
