@@ -11,14 +11,13 @@ Same seed, same bytes: JPEGs are saved with fixed settings and no EXIF.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 
-from spinebench.errors import SpineBenchError
+from spinebench.synth._files import prepare_synthetic_folder
 from spinebench.synth.phantoms import PhantomSpec, render_phantom
 from spinebench.taxonomy import HEALTHY, LEVELS
 
@@ -81,8 +80,7 @@ def write_synthetic_buu(out: Path, *, seed: int = 0, patients: int = 8, size: in
     row (10 rows instead of 11).
     """
     plan = plan_synthetic_buu(seed=seed, patients=patients)
-    _fresh_folder(out)
-    (out / "README.txt").write_text(README.format(seed=seed), encoding="utf-8")
+    prepare_synthetic_folder(out, README.format(seed=seed))
     rng = np.random.default_rng([seed, 1])  # slip directions; separate from the plan's stream
     for folder, (digit, row_count) in FOLDERS.items():
         directory = out / folder
@@ -129,14 +127,3 @@ def _edge_rows(levels: tuple[str, ...], size: int, count: int, label: int) -> li
         [f"{value:.4f}" for value in line] + [str(label if row in flagged else 0)]
         for row, line in enumerate(lines)
     ]
-
-
-def _fresh_folder(out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        marker = out / "README.txt"
-        if not (marker.is_file() and marker.read_text(errors="replace").startswith("SYNTHETIC")):
-            raise SpineBenchError(
-                f"{out} is not empty and not a synthetic dataset folder; choose a new folder"
-            )
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,6 @@ import importlib
 import io
 import json
 import re
-import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Final
 import numpy as np
 
 from spinebench.errors import SpineBenchError
+from spinebench.synth._files import prepare_synthetic_folder
 from spinebench.synth.phantoms import PhantomSpec, render_phantom
 
 TABLE_STEM: Final = "metadata"
@@ -109,8 +109,7 @@ def write_synthetic_csxa(
     last row, whose image is missing. `xlsx=True` writes metadata.xlsx (needs openpyxl) instead of CSV.
     """
     plan = plan_synthetic_csxa(seed=seed, images=images)
-    _fresh_folder(out)
-    (out / "README.txt").write_text(README.format(seed=seed), encoding="utf-8")
+    prepare_synthetic_folder(out, README.format(seed=seed))
     image_folder = out / "images"
     image_folder.mkdir()
     for row in plan:
@@ -125,17 +124,6 @@ def write_synthetic_csxa(
         # Excel's "CSV UTF-8" has a byte-order mark; readers must cope with it.
         (out / f"{TABLE_STEM}.csv").write_bytes(buffer.getvalue().encode("utf-8-sig"))
     return out
-
-
-def _fresh_folder(out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        marker = out / "README.txt"
-        if not (marker.is_file() and marker.read_text(errors="replace").startswith("SYNTHETIC")):
-            raise SpineBenchError(
-                f"{out} is not empty and not a synthetic dataset folder; choose a new folder"
-            )
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def _table_cells(row: SyntheticCsxaImage) -> tuple[str | int | float, ...]:

@@ -9,14 +9,13 @@ JPEG-compressed. Same seed, same bytes.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 
+from spinebench.synth._files import prepare_synthetic_folder, write_csv
 from spinebench.synth.dicom import write_dicom
 from spinebench.synth.phantoms import PhantomSpec, render_phantom
 from spinebench.synth.vindr import fake_name, pixels_12bit
@@ -90,6 +89,7 @@ def write_synthetic_rsna_lumbar(out: Path, *, seed: int = 0, studies: int = 6) -
     """
     if studies < 1:
         raise ValueError(f"studies must be at least 1, not {studies}")
+    prepare_synthetic_folder(out, _README.format(seed=seed, studies=studies))
     rng = np.random.default_rng([seed, 0x25A1])
     severities: list[dict[str, str]] = []
     coordinates: list[dict[str, str]] = []
@@ -107,20 +107,18 @@ def write_synthetic_rsna_lumbar(out: Path, *, seed: int = 0, studies: int = 6) -
             )
             quirk = study_index if series.description == "Sagittal T2/STIR" else None
             coordinates += _write_series(out, study_id, series_id, series, labels, patient, quirk, rng)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "train_images").mkdir(exist_ok=True)
-    _write_csv(
+    write_csv(
         out / "train.csv", ("study_id", *(_column(c, lv) for c in CONDITIONS for lv in LEVELS)), severities
     )
-    _write_csv(
+    write_csv(
         out / "train_label_coordinates.csv",
         ("study_id", "series_id", "instance_number", "condition", "level", "x", "y"),
         coordinates,
     )
-    _write_csv(
+    write_csv(
         out / "train_series_descriptions.csv", ("study_id", "series_id", "series_description"), descriptions
     )
-    (out / "README.txt").write_text(_README.format(seed=seed, studies=studies), encoding="utf-8")
     return out
 
 
@@ -217,14 +215,6 @@ def _phantom_spec(marks: _Marks, labels: dict[tuple[str, str], str], seed: int) 
     disease = max(ranked)[1]
     diseased = tuple(sorted({level for _, name, level in ranked if name == disease}, key=LEVELS.index))
     return PhantomSpec(disease, levels=diseased, size=IMAGE_SIZE, seed=seed)
-
-
-def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
 _README: Final = """SYNTHETIC DATA - NOT THE RSNA 2024 LUMBAR SPINE DATASET AND NOT PATIENT DATA

@@ -8,8 +8,6 @@ Same seed, same bytes.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -18,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from spinebench.synth._files import prepare_synthetic_folder, write_csv
 from spinebench.synth.dicom import write_dicom
 from spinebench.synth.phantoms import PhantomSpec, render_phantom
 from spinebench.taxonomy import HEALTHY, LEVELS, VINDR_LESIONS
@@ -85,6 +84,7 @@ def write_synthetic_vindr(out: Path, *, seed: int = 0, images: int = 24) -> Path
     """Writes `out` (e.g. .../vindr-spinexr) as a fake VinDr-SpineXR release of `images` DICOM files."""
     if images < 1:
         raise ValueError(f"images must be at least 1, not {images}")
+    prepare_synthetic_folder(out, _README.format(seed=seed, images=images))
     rng = np.random.default_rng([seed, 0x51D2])
     rows: dict[str, list[dict[str, str]]] = {"train": [], "test": []}
     split, study_id, patient = "train", "", _Patient("", "")
@@ -127,8 +127,7 @@ def write_synthetic_vindr(out: Path, *, seed: int = 0, images: int = 24) -> Path
     (out / "annotations").mkdir(parents=True, exist_ok=True)
     for split, columns in (("train", TRAIN_COLUMNS), ("test", TEST_COLUMNS)):
         (out / f"{split}_images").mkdir(parents=True, exist_ok=True)
-        _write_csv(out / "annotations" / f"{split}.csv", columns, rows[split])
-    (out / "README.txt").write_text(_README.format(seed=seed, images=images), encoding="utf-8")
+        write_csv(out / "annotations" / f"{split}.csv", columns, rows[split])
     return out
 
 
@@ -197,14 +196,6 @@ def pixels_12bit(image: Image.Image, *, invert: bool = False) -> NDArray[np.uint
 def uid_from_hex(hex_id: str) -> str:
     """A valid DICOM UID (2.25 root, as UUID-derived UIDs) that encodes a 128-bit hex id."""
     return f"2.25.{int(hex_id, 16)}"
-
-
-def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
 _README: Final = """SYNTHETIC DATA - NOT VinDr-SpineXR AND NOT PATIENT DATA
