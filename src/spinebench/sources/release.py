@@ -24,6 +24,13 @@ from rich.progress import Progress
 
 from spinebench.benchmark import BenchmarkWriter, Question, sha256_bytes, sha256_file
 from spinebench.errors import BenchmarkError, ReleaseFormatError
+from spinebench.sources._release_text import (
+    Rejected,
+    answer_letters,
+    option_key,
+    options_field,
+    split_options_from_text,
+)
 from spinebench.taxonomy import DISEASES, LETTERS, RELEASE_TASK_NAMES, Task, canonical_answer
 
 
@@ -89,20 +96,13 @@ class ImportReport:
         }
 
 
-class _Rejected(Exception):
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-
-
 # ---------------------------------------------------------------- reading the JSON files
 
 
 def _load_records(path: Path, name: str) -> list[Any]:
     """The records of one release file: a JSON list, a {"data": [...]} wrapper, or JSON Lines.
 
-    A JSON Lines line that does not parse becomes a `_Rejected` placeholder so that it is reported in place.
+    A JSON Lines line that does not parse becomes a `Rejected` placeholder so that it is reported in place.
     """
     try:
         text = path.read_text(encoding="utf-8-sig")  # some exporters write a BOM
@@ -117,8 +117,8 @@ def _load_records(path: Path, name: str) -> list[Any]:
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as error:
-                records.append(_Rejected("invalid JSON", f"not valid JSON ({error.msg})"))
-        if not any(not isinstance(record, _Rejected) for record in records):
+                records.append(Rejected("invalid JSON", f"not valid JSON ({error.msg})"))
+        if not any(not isinstance(record, Rejected) for record in records):
             raise ReleaseFormatError(f"{name}: neither JSON nor JSON Lines ({whole_error})") from whole_error
         return records
     if isinstance(data, dict) and "data" in data:
@@ -130,190 +130,6 @@ def _load_records(path: Path, name: str) -> list[Any]:
             f'{name}: expected a list of records (or {{"data": [...]}}), not JSON {type(data).__name__}'
         )
     return data
-
-
-# ---------------------------------------------------------------- options and answers
-
-_OPTION_LINE = re.compile(r"^\s*(?:\(([A-J])\)|([A-J])\s*[.):])\s*(\S.*?)\s*$")
-_HEADER_LINE = re.compile(r"^\s*(?:answer\s+)?(?:options|choices)\s*:?\s*$", re.IGNORECASE)
-_LABEL = re.compile(r"\b(?:answer\s+)?(?:options|choices)\s*:\s*", re.IGNORECASE)
-_TRAILING_LABEL = re.compile(r"\b(?:answer\s+)?(?:options|choices)\s*:?[ \t]*$", re.IGNORECASE)
-_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
-_SPACES = re.compile(r"\s+")
-
-
-def _marker(letter: str) -> str:
-    """An inline option marker "(A)", "A.", "A)" or "A:", at the start or after a space, comma, ; or [."""
-    return rf"(?:^|(?<=[\s,;\[]))(?:\({letter}\)|{letter}\s*[.):])"
-
-
-def _inline_options(body: str) -> list[str] | None:
-    """Options written on one line ("A: x, B: y" or "(A) x (B) y"); `body` must start with the A marker."""
-    first = re.match(r"\s*" + _marker("A"), body)
-    if first is None:
-        return None
-    starts, ends = [first.start()], [first.end()]
-    for letter in LETTERS[1:]:
-        found = re.compile(_marker(letter)).search(body, ends[-1])
-        if found is None:
-            break
-        starts.append(found.start())
-        ends.append(found.end())
-    texts = [
-        body[ends[i] : (starts[i + 1] if i + 1 < len(starts) else len(body))] for i in range(len(starts))
-    ]
-    texts = [text.strip().rstrip(",;").strip() for text in texts]
-    return texts if len(texts) >= 2 and all(texts) else None
-
-
-def _cut(text: str, start: int, end: int) -> str:
-    before, after = text[:start].rstrip(" \t"), text[end:].lstrip(" \t")
-    before = _TRAILING_LABEL.sub("", before).rstrip(" \t")
-    if before and after and before[-1] in ".?!:" and after[0] in ".,;:":
-        after = after[1:].lstrip(" \t")  # "Which one? [A: x, B: y]." keeps one full stop
-    joiner = " " if before and after and before[-1] != "\n" and after[0] not in "\n.,;:?!" else ""
-    return (before + joiner + after).strip()
-
-
-def split_options_from_text(text: str) -> tuple[str, list[str]] | None:
-    """(stem, options) when the question text lists lettered options, else None.
-
-    Accepted: one option per line ("A. x", "A) x", "(A) x", "A: x", optionally under an "Options:" line);
-    the paper's inline "[A: x, B: y, ...]"; "Options: A: x, B: y" or an unlabelled "(A) x (B) y" up to the
-    end of its line. Options need consecutive letters from A and at least two of them.
-    """
-    lines = text.replace("\r\n", "\n").split("\n")
-    for i, line in enumerate(lines):
-        match = _OPTION_LINE.match(line)
-        if match is None or (match.group(1) or match.group(2)) != "A":
-            continue
-        options, last = [match.group(3)], i
-        for j in range(i + 1, len(lines)):
-            if not lines[j].strip():
-                continue
-            following = _OPTION_LINE.match(lines[j])
-            if following is None or (following.group(1) or following.group(2)) != LETTERS[len(options)]:
-                break
-            options.append(following.group(3))
-            last = j
-        first = i - 1 if i > 0 and _HEADER_LINE.match(lines[i - 1]) else i
-        if len(options) < 2:
-            inline = _inline_options(line)  # the whole list on the A line
-            if inline is None:
-                continue
-            options = inline
-        stem = "\n".join(lines[:first] + lines[last + 1 :])
-        return re.sub(r"\n{3,}", "\n\n", stem).strip(), options
-    for bracket in _BRACKETS.finditer(text):
-        inline = _inline_options(bracket.group(1))
-        if inline is not None:
-            return _cut(text, bracket.start(), bracket.end()), inline
-    for label in _LABEL.finditer(text):
-        line_end = text.find("\n", label.end())
-        line_end = len(text) if line_end < 0 else line_end
-        inline = _inline_options(text[label.end() : line_end])
-        if inline is not None:
-            return _cut(text, label.start(), line_end), inline
-    for marker in re.finditer(_marker("A"), text):  # unlabelled, "Which one? (A) x (B) y", to the line end
-        line_end = text.find("\n", marker.start())
-        line_end = len(text) if line_end < 0 else line_end
-        inline = _inline_options(text[marker.start() : line_end])
-        if inline is not None:
-            return _cut(text, marker.start(), line_end), inline
-    return None
-
-
-def _strip_letter_prefixes(texts: list[str]) -> list[str]:
-    """["A. x", "B. y"] -> ["x", "y"], only when every text carries its own letter in order."""
-    matches = [_OPTION_LINE.match(text) for text in texts]
-    if all(m is not None and (m.group(1) or m.group(2)) == LETTERS[i] for i, m in enumerate(matches)):
-        return [m.group(3) for m in matches if m is not None]
-    return texts
-
-
-def _options_field(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        keys = [re.sub(r"[\s().:]", "", str(key)).upper() for key in value]
-        if sorted(keys) != list(LETTERS[: len(keys)]):
-            raise _Rejected(
-                "bad options", f"option letters {sorted(keys)} do not run A, B, C, ... without gaps"
-            )
-        texts = [value[key] for _, key in sorted(zip(keys, value, strict=True))]
-    elif isinstance(value, list):
-        texts = value
-    else:
-        raise _Rejected(
-            "bad options", f"options must be a list or a letter->text object, not {type(value).__name__}"
-        )
-    if not all(isinstance(text, str) and text.strip() for text in texts):
-        raise _Rejected("bad options", "every option must be a non-empty string")
-    return _strip_letter_prefixes([text.strip() for text in texts])
-
-
-def _key(text: str) -> str:
-    return _SPACES.sub(" ", text.strip()).casefold()
-
-
-def _loose_key(text: str) -> str:
-    """Equal for names of one disease ("Spondylolysthesis"/"Spondylolisthesis") or level ("L4-5"/"L4/L5")."""
-    level = re.fullmatch(r"\s*L([1-5])\s*[-/]\s*(?:L?([1-5])|(S1))\s*", text, re.IGNORECASE)
-    if level is not None:
-        return f"L{level.group(1)}/{('L' + level.group(2)) if level.group(2) else 'S1'}"
-    return canonical_answer(text) or _key(text)
-
-
-_ANSWER_LETTER = re.compile(r"^\(?([A-Ja-j])\)?(?:\s*[.:)]\s*(.*))?$", re.DOTALL)
-
-
-def _letter_of(token: str, options: Sequence[str]) -> str | None:
-    """The option letter an answer token names: a letter ("B", "(B)", "B. text") or an option text."""
-    token = token.strip().strip("'\"").strip()
-    match = _ANSWER_LETTER.match(token)
-    if match is not None:
-        letter = match.group(1).upper()
-        if LETTERS.index(letter) >= len(options):
-            raise _Rejected(
-                "bad answer", f"answer letter {letter} is not among options A-{LETTERS[len(options) - 1]}"
-            )
-        text = match.group(2)
-        if text and _loose_key(text) != _loose_key(options[LETTERS.index(letter)]):
-            raise _Rejected("bad answer", f"answer {token!r} does not match option {letter}")
-        return letter
-    for finder in (_key, _loose_key):
-        found = [LETTERS[i] for i, option in enumerate(options) if finder(option) == finder(token)]
-        if len(found) == 1:
-            return found[0]
-    return None
-
-
-def answer_letters(raw: Any, options: Sequence[str]) -> tuple[str, ...]:
-    """Sorted answer letters from "B", "B, D", "[B, D]", ["B", "D"], or option texts ("Healthy")."""
-    items = raw if isinstance(raw, list) else [raw]
-    letters: set[str] = set()
-    for item in items:
-        if not isinstance(item, str):
-            raise _Rejected("bad answer", f"answer {item!r} is not a string")
-        item = item.strip().removeprefix("[").removesuffix("]").strip()
-        whole = _letter_of(item, options) if item else None
-        if whole is not None:
-            letters.add(whole)
-            continue
-        parts = [part.strip() for part in re.split(r"[,;]", item) if part.strip()]
-        if len(parts) == 1 and re.fullmatch(r"[A-J](?:\s+[A-J])+", parts[0]):
-            parts = parts[0].split()
-        for part in parts:
-            letter = _letter_of(part, options)
-            if letter is None:
-                raise _Rejected(
-                    "bad answer", f"answer {part!r} is neither an option letter nor an option text"
-                )
-            letters.add(letter)
-    if not letters:
-        raise _Rejected("bad answer", "no answer given")
-    return tuple(sorted(letters))
-
-
-# ---------------------------------------------------------------- one record
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,55 +145,55 @@ def _text_field(record: dict[str, Any], *names: str) -> Any:
     for name in names:
         if name in record:
             return record[name]
-    raise _Rejected("missing field", f"no {' or '.join(repr(n) for n in names)} field")
+    raise Rejected("missing field", f"no {' or '.join(repr(n) for n in names)} field")
 
 
 def parse_record(record: Any) -> _Parsed:
     """Checks one release record and reads its task, stem, options, answer letters and image path."""
     if not isinstance(record, dict):
-        raise _Rejected("not an object", f"a record must be a JSON object, not {type(record).__name__}")
+        raise Rejected("not an object", f"a record must be a JSON object, not {type(record).__name__}")
     task_name = _text_field(record, "task")
     task = RELEASE_TASK_NAMES.get(task_name.strip()) if isinstance(task_name, str) else None
     if task is None:
-        raise _Rejected(
+        raise Rejected(
             "unknown task", f"unknown task {task_name!r} (expected one of {sorted(RELEASE_TASK_NAMES)})"
         )
     text = _text_field(record, "question")
     if not isinstance(text, str) or not text.strip():
-        raise _Rejected("missing field", "the question is empty or not a string")
+        raise Rejected("missing field", "the question is empty or not a string")
     in_text = split_options_from_text(text)
     raw_options = record.get("options", record.get("choices"))
     if raw_options is not None:
-        options = _options_field(raw_options)
+        options = options_field(raw_options)
         stem = text.strip()
         if in_text is not None:
-            if [_key(o) for o in in_text[1]] != [_key(o) for o in options]:
-                raise _Rejected(
+            if [option_key(o) for o in in_text[1]] != [option_key(o) for o in options]:
+                raise Rejected(
                     "options mismatch", "the options field and the options in the question text differ"
                 )
             stem = in_text[0]
     elif in_text is not None:
         stem, options = in_text
     else:
-        raise _Rejected("bad options", "no options field and no lettered options in the question text")
+        raise Rejected("bad options", "no options field and no lettered options in the question text")
     if not 2 <= len(options) <= len(LETTERS):
-        raise _Rejected("bad options", f"{len(options)} options (a question has 2 to {len(LETTERS)})")
-    if len({_key(option) for option in options}) != len(options):
-        raise _Rejected("bad options", "two options have the same text")
+        raise Rejected("bad options", f"{len(options)} options (a question has 2 to {len(LETTERS)})")
+    if len({option_key(option) for option in options}) != len(options):
+        raise Rejected("bad options", "two options have the same text")
     if not stem:
-        raise _Rejected("missing field", "the question has no text besides its options")
+        raise Rejected("missing field", "the question has no text besides its options")
     answer = answer_letters(_text_field(record, "answers", "answer"), options)
     if task == "SDD" and len(answer) != 1:
-        raise _Rejected(
+        raise Rejected(
             "answer count", f"a diagnosis question has one answer, not {len(answer)} ({', '.join(answer)})"
         )
     image = _text_field(record, "image", "image_path")
     if isinstance(image, list):
         if len(image) != 1:
-            raise _Rejected("bad image path", f"{len(image)} images given; a question has exactly one")
+            raise Rejected("bad image path", f"{len(image)} images given; a question has exactly one")
         image = image[0]
     if not isinstance(image, str) or not image.strip():
-        raise _Rejected("bad image path", "the image path is empty or not a string")
+        raise Rejected("bad image path", "the image path is empty or not a string")
     return _Parsed(task, stem, tuple(options), answer, image.strip())
 
 
@@ -433,7 +249,7 @@ def resolve_image(raw: str, json_dir: Path, root: Path) -> Path:
     """
     relative = raw.replace("\\", "/")  # written on Windows
     if relative.startswith("/") or re.match(r"^[A-Za-z]:/", relative):
-        raise _Rejected("path escapes release", f"image path {raw!r} is absolute; it must be relative")
+        raise Rejected("path escapes release", f"image path {raw!r} is absolute; it must be relative")
     escaped = False
     for base in (json_dir, root):
         try:
@@ -443,11 +259,11 @@ def resolve_image(raw: str, json_dir: Path, root: Path) -> Path:
             elif candidate.is_file():
                 return candidate
         except (OSError, ValueError, RuntimeError) as error:  # NUL byte, name too long, symlink loop
-            raise _Rejected("bad image path", f"image path {raw!r} cannot be resolved ({error})") from error
+            raise Rejected("bad image path", f"image path {raw!r} cannot be resolved ({error})") from error
     if escaped:
-        raise _Rejected("path escapes release", f"image path {raw!r} leads outside the release folder")
+        raise Rejected("path escapes release", f"image path {raw!r} leads outside the release folder")
     looked = sorted({(base / relative).relative_to(root).as_posix() for base in (json_dir, root)})
-    raise _Rejected("image not found", f"image {raw!r} not found (looked for {' and '.join(looked)})")
+    raise Rejected("image not found", f"image {raw!r} not found (looked for {' and '.join(looked)})")
 
 
 # ---------------------------------------------------------------- the import
@@ -518,14 +334,14 @@ class _Importer:
     report: ImportReport
     root: Path
     _seen: dict[str, tuple[str, int, tuple[str, ...]]] = field(default_factory=dict)
-    _images: dict[Path, tuple[str, str] | _Rejected] = field(default_factory=dict)
+    _images: dict[Path, tuple[str, str] | Rejected] = field(default_factory=dict)
 
     def add(self, file: str, json_dir: Path, index: int, record: Any, subsets: tuple[str, ...]) -> None:
         try:
-            if isinstance(record, _Rejected):  # a JSON Lines line that did not parse
-                raise _Rejected(record.kind, record.reason)
+            if isinstance(record, Rejected):  # a JSON Lines line that did not parse
+                raise Rejected(record.kind, record.reason)
             self._add(file, json_dir, index, record, subsets)
-        except _Rejected as rejected:
+        except Rejected as rejected:
             self.report.skipped.append(SkippedRecord(file, index, rejected.kind, rejected.reason))
 
     def _add(self, file: str, json_dir: Path, index: int, record: Any, subsets: tuple[str, ...]) -> None:
@@ -536,7 +352,7 @@ class _Importer:
         if qid in self._seen:
             first_file, first_index, first_answer = self._seen[qid]
             if first_answer != parsed.answer:
-                raise _Rejected(
+                raise Rejected(
                     "conflicting duplicate",
                     f"same question as {first_file} record {first_index} but answer "
                     f"{', '.join(parsed.answer)} instead of {', '.join(first_answer)}",
@@ -569,10 +385,10 @@ class _Importer:
                 data = path.read_bytes()
                 cached = (sha256_bytes(data), self.writer.add_image(data, what=f"image {raw!r}"))
             except OSError as error:
-                cached = _Rejected("unreadable image", f"image {raw!r} cannot be read ({error.strerror})")
+                cached = Rejected("unreadable image", f"image {raw!r} cannot be read ({error.strerror})")
             except BenchmarkError as error:
-                cached = _Rejected("unreadable image", str(error))
+                cached = Rejected("unreadable image", str(error))
             self._images[path] = cached
-        if isinstance(cached, _Rejected):
-            raise _Rejected(cached.kind, cached.reason)
+        if isinstance(cached, Rejected):
+            raise Rejected(cached.kind, cached.reason)
         return cached
