@@ -110,3 +110,25 @@ def test_sample_is_small_complete_and_reproducible(sample: Benchmark, tmp_path: 
     assert (twice.path / "benchmark.parquet").read_bytes() == (
         regenerated.path / "benchmark.parquet"
     ).read_bytes()
+
+
+def test_extra_files_are_hashed_and_checked(tmp_path: Path) -> None:
+    writer = BenchmarkWriter(tmp_path / "b", name="t")
+    image = writer.add_image(_png(5))
+    writer.add_question(_question("q", image))
+    writer.add_file("CARD.md", b"# card\n")
+    with pytest.raises(BenchmarkError, match="added twice"):
+        writer.add_file("CARD.md", b"again")
+    for bad in ("../x", "images", "benchmark.parquet", "a/b"):
+        with pytest.raises(BenchmarkError, match="not a valid extra file name"):
+            writer.add_file(bad, b"x")
+    manifest = writer.close()
+    assert manifest["counts"]["images"] == 1 and "CARD.md" in manifest["files"]
+    bench = Benchmark.open(tmp_path / "b")
+    assert bench.read_file("CARD.md") == b"# card\n" and bench.has_file("CARD.md")
+    assert not bench.has_file("library.npz")
+    with pytest.raises(BenchmarkError, match="not an extra file"):
+        bench.read_file("library.npz")
+    (tmp_path / "b" / "CARD.md").write_bytes(b"# CARD\n")
+    with pytest.raises(BenchmarkError, match=r"CARD\.md: altered"):
+        Benchmark.open(tmp_path / "b")

@@ -72,6 +72,7 @@ class BenchmarkWriter:
     seed: int | None = None
     build: dict[str, Any] = field(default_factory=dict)
     _files: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    _extra: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
     _pending: list[Question] = field(default_factory=list, init=False)
     _ids: set[str] = field(default_factory=set, init=False)
     _writer: pq.ParquetWriter | None = field(default=None, init=False)
@@ -98,6 +99,17 @@ class BenchmarkWriter:
                 _write_atomic(target, data)
             self._files[relative] = {"sha256": digest, "bytes": len(data)}
         return relative
+
+    def add_file(self, name: str, data: bytes) -> str:
+        """Stores an extra top-level file (e.g. library.npz, CARD.md), hashed in the manifest."""
+        reserved = {"", ".", "..", PARQUET_NAME, MANIFEST_NAME, IMAGES_DIR}
+        if "/" in name or "\\" in name or name in reserved:
+            raise BenchmarkError(f"{self.out}: {name!r} is not a valid extra file name")
+        if name in self._extra:
+            raise BenchmarkError(f"{self.out}: file {name!r} is added twice")
+        _write_atomic(self.out / name, data)
+        self._extra[name] = {"sha256": sha256_bytes(data), "bytes": len(data)}
+        return name
 
     def add_question(self, question: Question) -> None:
         if question.id in self._ids:
@@ -142,6 +154,7 @@ class BenchmarkWriter:
                 "bytes": (self.out / PARQUET_NAME).stat().st_size,
             }
         }
+        files.update(sorted(self._extra.items()))
         files.update(sorted(self._files.items()))
         manifest: dict[str, Any] = {
             "format": FORMAT,
@@ -245,6 +258,23 @@ class Benchmark:
             for question in questions:
                 if subset is None or subset in question.subsets:
                     yield question
+
+    def read_file(self, name: str) -> bytes:
+        """An extra file of the benchmark (see BenchmarkWriter.add_file), checked against the manifest."""
+        entry = self._files.get(name)
+        file = self.path / name
+        if entry is None or name.startswith(IMAGES_DIR + "/") or name == PARQUET_NAME:
+            raise BenchmarkError(f"{file}: not an extra file listed in {MANIFEST_NAME}")
+        try:
+            data = file.read_bytes()
+        except FileNotFoundError as error:
+            raise BenchmarkError(f"{file}: missing (listed in {MANIFEST_NAME})") from error
+        if sha256_bytes(data) != entry["sha256"]:
+            raise BenchmarkError(f"{file}: altered (its sha256 differs from {MANIFEST_NAME})")
+        return data
+
+    def has_file(self, name: str) -> bool:
+        return name in self._files and not name.startswith(IMAGES_DIR + "/") and name != PARQUET_NAME
 
     def read_image(self, question: Question) -> bytes:
         """The image bytes of a question, checked against the manifest."""
