@@ -7,6 +7,7 @@ import typer
 from spinebench import __version__
 from spinebench.cli.catalog_cmd import catalog_command
 from spinebench.cli.eval_cmd import eval_command
+from spinebench.cli.export_cmd import export_command
 from spinebench.cli.import_release_cmd import import_release_command
 from spinebench.cli.leaderboard_cmd import leaderboard_command
 from spinebench.cli.report_cmd import report_command
@@ -26,6 +27,7 @@ app.command("import-release")(import_release_command)
 app.command("eval")(eval_command)
 app.command("report")(report_command)
 app.command("leaderboard")(leaderboard_command)
+app.command("export")(export_command)
 
 
 def _version(value: bool) -> None:
