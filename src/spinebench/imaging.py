@@ -182,7 +182,8 @@ def _read_dataset(path: Path) -> Dataset:
     if not path.is_file():
         raise ImageDecodeError(f"{path}: file not found")
     has_marker = _has_dicm_marker(path)
-    # pydicom reads damaged files as far as it can and warns; the warnings explain a failure, else are noise.
+    # pydicom reads damaged files as far as it can and warns (also on first access to a damaged value); the
+    # warnings explain a failure, else they are noise.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -194,15 +195,15 @@ def _read_dataset(path: Path) -> Dataset:
             raise ImageDecodeError(
                 f"{path}: DICOM header is unreadable (truncated or corrupt): {exc!r}"
             ) from exc
-    if "PixelData" not in ds:
-        if not has_marker:
-            raise ImageDecodeError(f"{path}: not a DICOM file (no 'DICM' marker and no pixel data)")
-        sop_class = UID(str(ds.get("SOPClassUID") or ds.file_meta.get("MediaStorageSOPClassUID") or ""))
-        if caught or len(ds) == 0 or "Rows" in ds or "Image" in sop_class.name:
-            # Quirk: a file cut short loses its Pixel Data element (and maybe more) without an exception.
-            detail = f": {caught[0].message}" if caught else ""
-            raise ImageDecodeError(f"{path}: no Pixel Data element; the file looks truncated{detail}")
-        raise ImageDecodeError(f"{path}: no Pixel Data element (not an image object)")
+        if "PixelData" not in ds:
+            if not has_marker:
+                raise ImageDecodeError(f"{path}: not a DICOM file (no 'DICM' marker and no pixel data)")
+            sop_class = UID(str(ds.get("SOPClassUID") or ds.file_meta.get("MediaStorageSOPClassUID") or ""))
+            if caught or len(ds) == 0 or "Rows" in ds or "Image" in sop_class.name:
+                # Quirk: a file cut short loses its Pixel Data element (and maybe more) without an exception.
+                detail = f": {_redact(str(caught[0].message), ds)}" if caught else ""
+                raise ImageDecodeError(f"{path}: no Pixel Data element; the file looks truncated{detail}")
+            raise ImageDecodeError(f"{path}: no Pixel Data element (not an image object)")
     _ensure_transfer_syntax(ds)
     return ds
 
@@ -359,15 +360,20 @@ def _stretch(
 
 
 def _reason(exc: Exception, ds: Dataset) -> str:
-    """The exception text with every identifying value of the dataset blanked out."""
-    text = f"{type(exc).__name__}: {exc}"
-    for element in ds.iterall():
-        if element.VR not in _IDENTIFYING_VRS or element.VM == 0:
-            continue
-        values = element.value if element.VM > 1 else [element.value]
-        for value in values:
-            if len(str(value)) >= 4:
-                text = text.replace(str(value), "<redacted>")
+    return _redact(f"{type(exc).__name__}: {exc}", ds)
+
+
+def _redact(text: str, ds: Dataset) -> str:
+    """`text` with every identifying value of the dataset blanked out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # damaged values warn again when read here
+        for element in ds.iterall():
+            if element.VR not in _IDENTIFYING_VRS or element.VM == 0:
+                continue
+            values = element.value if element.VM > 1 else [element.value]
+            for value in values:
+                if len(str(value)) >= 4:
+                    text = text.replace(str(value), "<redacted>")
     return text
 
 

@@ -10,6 +10,7 @@ from spinebench.catalog._build import (
     read_catalog,
 )
 from spinebench.catalog._entry import CatalogEntry
+from spinebench.catalog._sources import SourceFolders, default_key_file, load_key
 
 __all__ = [
     "CATALOG_NAME",
@@ -17,7 +18,10 @@ __all__ = [
     "CatalogEntry",
     "CatalogError",
     "CatalogReport",
+    "SourceFolders",
     "build_catalog",
     "count_diseases",
+    "default_key_file",
+    "load_key",
     "read_catalog",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from spinebench import __version__
+from spinebench.cli.build_cmd import build_command
 from spinebench.cli.catalog_cmd import catalog_command
 from spinebench.cli.eval_cmd import eval_command
 from spinebench.cli.export_cmd import export_command
@@ -23,6 +24,7 @@ app = typer.Typer(
 # In pipeline order: sources -> catalog -> (questions -> benchmark) -> run -> report.
 app.command("synth")(synth_command)
 app.command("catalog")(catalog_command)
+app.command("build")(build_command)
 app.command("import-release")(import_release_command)
 app.command("eval")(eval_command)
 app.command("report")(report_command)

@@ -2,46 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-from functools import partial
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from spinebench.catalog import REPORT_NAME, build_catalog
-from spinebench.catalog._build import Reader
+from spinebench.catalog import REPORT_NAME, CatalogReport, SourceFolders, build_catalog, load_key
 from spinebench.cli._errors import reports_errors
-from spinebench.errors import SpineBenchError
 from spinebench.imaging import ImagingOptions
-from spinebench.sources.buu import read_buu
-from spinebench.sources.csxa import CsxaColumns, read_csxa
-from spinebench.sources.rsna_lumbar import read_rsna_lumbar
-from spinebench.sources.vindr import read_vindr
-
-
-def default_key_file() -> Path:
-    # Outside the catalogue on purpose: a shared catalogue must not carry the key to its own pseudonyms.
-    configured = os.environ.get("SPINEBENCH_KEY_FILE")
-    return Path(configured) if configured else Path.home() / ".config" / "spinebench" / "pseudonym.key"
-
-
-def load_key(key_file: Path | None) -> bytes:
-    """The pseudonymisation key from `key_file`, else the user's default key file (created once)."""
-    path = key_file or default_key_file()
-    if key_file is None and not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        os.chmod(path, 0o600)
-    try:
-        key = path.read_bytes().strip()
-    except OSError as error:
-        raise SpineBenchError(f"{path}: cannot read the key file ({error.strerror})") from error
-    if len(key) < 16:
-        raise SpineBenchError(f"{path}: a pseudonymisation key needs at least 16 bytes")
-    return key
+from spinebench.sources import CsxaColumns
 
 
 @reports_errors
@@ -64,26 +34,27 @@ def catalog_command(
     workers: int | None = typer.Option(None, min=1, help="Processes converting images (default: all cores)."),
 ) -> None:
     """Build catalog.parquet + standardised images + build_report.json from any subset of the sources."""
-    readers: dict[str, tuple[Reader, Path]] = {}
-    if vindr:
-        readers["vindr"] = (read_vindr, vindr)
-    if rsna:
-        readers["rsna"] = (partial(read_rsna_lumbar, min_severity=min_severity), rsna)
-    if csxa:
-        columns = CsxaColumns(id=csxa_id_column, label=csxa_class_column)
-        readers["csxa"] = (partial(read_csxa, table=csxa_table, columns=columns), csxa)
-    if buu:
-        readers["buu"] = (read_buu, buu)
-    if not readers:
-        raise SpineBenchError("give at least one source: --vindr, --rsna, --csxa or --buu")
+    folders = SourceFolders(
+        vindr=vindr,
+        rsna=rsna,
+        csxa=csxa,
+        buu=buu,
+        min_severity=min_severity,
+        csxa_table=csxa_table,
+        csxa_columns=CsxaColumns(id=csxa_id_column, label=csxa_class_column),
+    )
     report = build_catalog(
-        readers,
+        folders.readers(),
         out,
         key=load_key(key_file),
         imaging=ImagingOptions(max_side=max_side),
         workers=workers,
         progress=True,
     )
+    print_catalog_report(report, out)
+
+
+def print_catalog_report(report: CatalogReport, out: Path) -> None:
     console = Console()
     table = Table(title=f"Catalogue {out}")
     for column in ("source", "images", "diseases"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from spinebench.errors import ModelSpecError
 from spinebench.models._provider import Provider
@@ -10,7 +11,7 @@ from spinebench.models._retry import RetryPolicy
 
 SPEC_HELP = (
     "openai:<served-model-name> | hf:<path-or-hub-id> | vllm:<path-or-hub-id> "
-    "| random | constant:<answer> | prior"
+    "| random | constant:<answer> | prior | knn[:K]"
 )
 
 
@@ -31,6 +32,10 @@ class ProviderOptions:
     batch_size: int = 8  # concurrent requests answered together; --concurrency should be at least this
     tensor_parallel_size: int = 1  # vllm only
     trust_remote_code: bool = False  # run the model repository's own Python code (needed by some VLMs)
+    # knn only: the benchmark whose reference library (library.npz) it votes with (the runner sets it), and
+    # an encoder spec replacing the one recorded in its manifest (e.g. SigLIP2 weights that have moved).
+    benchmark: Path | None = None
+    encoder: str | None = None
 
 
 def make_provider(spec: str, options: ProviderOptions | None = None) -> Provider:
@@ -49,6 +54,8 @@ def make_provider(spec: str, options: ProviderOptions | None = None) -> Provider
         from spinebench.models.baselines import ConstantBaseline
 
         return ConstantBaseline(argument.strip())
+    if kind == "knn":
+        return _knn(argument, options)
     if kind == "openai" and argument.strip():
         from spinebench.models.openai_compat import OpenAICompatProvider
 
@@ -62,3 +69,22 @@ def make_provider(spec: str, options: ProviderOptions | None = None) -> Provider
 
         return VLLMProvider(argument.strip(), options)
     raise ModelSpecError(f"model spec {spec!r} is not understood; expected {SPEC_HELP}")
+
+
+def _knn(argument: str, options: ProviderOptions) -> Provider:
+    from spinebench.models.knn import DEFAULT_K, KnnBaseline
+
+    text = argument.strip()
+    if text and not (text.isdigit() and int(text) >= 1):
+        raise ModelSpecError(f"model spec knn:{argument}: K must be a whole number >= 1 (e.g. knn:10)")
+    if options.benchmark is None:
+        raise ModelSpecError(
+            "the knn baseline answers from a benchmark's reference library; give the benchmark"
+        )
+    return KnnBaseline(
+        options.benchmark,
+        k=int(text) if text else DEFAULT_K,
+        encoder_spec=options.encoder,
+        device=options.device,
+        batch_size=options.batch_size,
+    )

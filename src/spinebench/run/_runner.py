@@ -9,6 +9,7 @@ resumes: questions with an answer are skipped; those whose last attempt failed a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import platform
 import sys
 import time
@@ -112,9 +113,13 @@ async def _evaluate(
     judge: Provider | None,
     reporter: Reporter,
 ) -> EvalResult:
-    provider = provider or make_provider(settings.model, settings.provider_options)
+    # Providers that answer from the benchmark itself (knn and its reference library) need to find it.
+    options = settings.provider_options
+    if options.benchmark is None:
+        options = dataclasses.replace(options, benchmark=benchmark.path)
+    provider = provider or make_provider(settings.model, options)
     if judge is None and settings.judge:
-        judge = make_provider(settings.judge, settings.provider_options)
+        judge = make_provider(settings.judge, options)
     identity = run_identity(benchmark, settings)
     run_dir = RunDirectory.prepare(out, identity)
     fit = getattr(provider, "fit", None)

@@ -1,0 +1,169 @@
+"""Image ids -> vectors, through the cache: only images the cache lacks are loaded and encoded.
+
+Images are loaded one batch ahead in a thread while the encoder works on the current batch (torch releases the
+GIL), and new vectors are saved to the cache every few thousand images or minutes, and when the run stops for
+any reason, so a crash or Ctrl-C late in a long run loses little.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from PIL import Image
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from spinebench.catalog import CatalogEntry
+from spinebench.embeddings._cache import EmbeddingCache
+from spinebench.embeddings._encoder import Encoder, EncoderError, batches, l2_normalise
+from spinebench.errors import SpineBenchError
+
+SAVE_EVERY_IMAGES: Final = 4096
+SAVE_EVERY_SECONDS: Final = 300.0
+
+
+class EmbeddingError(SpineBenchError):
+    """An image cannot be loaded for embedding."""
+
+
+def embed_images(
+    ids: Sequence[str],
+    load: Callable[[str], Image.Image],
+    encoder: Encoder,
+    *,
+    cache_dir: Path | None,
+    batch_size: int = 32,
+    progress: bool = False,
+) -> np.ndarray:
+    """[len(ids), encoder.dim] float32 unit vectors, row i for ids[i].
+
+    The ids must identify image content (SpineBench uses the sha256 of the standardised PNG): the cache under
+    `cache_dir` (None: no cache) trusts an id it has seen with this encoder name. Repeated ids are encoded
+    once. `load` may be called from a worker thread.
+    """
+    unique = list(dict.fromkeys(ids))
+    dim = encoder.dim
+    cache = EmbeddingCache(cache_dir, encoder.name, dim) if cache_dir is not None else None
+    vectors: dict[str, np.ndarray] = cache.lookup(unique) if cache is not None else {}
+    todo = [image_id for image_id in unique if image_id not in vectors]
+    if todo:
+        vectors.update(_encode_missing(todo, load, encoder, cache, max(1, batch_size), progress))
+    if cache is not None:
+        cache.compact()
+    out = np.empty((len(ids), dim), dtype=np.float32)
+    for row, image_id in enumerate(ids):
+        out[row] = vectors[image_id]
+    return out
+
+
+def embed_catalog(
+    entries: Sequence[CatalogEntry],
+    catalog_dir: Path,
+    encoder: Encoder,
+    *,
+    cache_dir: Path | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """`embed_images` over catalogue entries: ids are their `image_id`, images their file in `catalog_dir`."""
+    files = {entry.image_id: catalog_dir / entry.image for entry in entries}
+
+    def load(image_id: str) -> Image.Image:
+        file = files[image_id]
+        try:
+            with Image.open(file) as image:
+                image.load()  # read now, so the file closes here and not when the image is collected
+                return image
+        except (OSError, ValueError) as error:
+            raise EmbeddingError(f"{file}: cannot be read for embedding: {error}") from error
+
+    return embed_images(
+        [entry.image_id for entry in entries],
+        load,
+        encoder,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
+
+
+def _encode_missing(
+    todo: list[str],
+    load: Callable[[str], Image.Image],
+    encoder: Encoder,
+    cache: EmbeddingCache | None,
+    batch_size: int,
+    progress: bool,
+) -> dict[str, np.ndarray]:
+    computed: dict[str, np.ndarray] = {}
+    unsaved: list[str] = []
+    last_save = time.monotonic()
+
+    def save() -> None:
+        nonlocal last_save
+        if cache is not None and unsaved:
+            cache.add(unsaved, np.stack([computed[image_id] for image_id in unsaved]))
+        unsaved.clear()
+        last_save = time.monotonic()
+
+    groups = [[todo[index] for index in rows] for rows in batches(len(todo), batch_size)]
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with (
+        Progress(*columns, disable=not progress, transient=True) as bar,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="spinebench-load") as loader,
+    ):
+        task = bar.add_task(f"embedding images ({encoder.name})", total=len(todo))
+        upcoming: Future[list[Image.Image]] = loader.submit(_load_batch, groups[0], load)
+        try:
+            for index, group in enumerate(groups):
+                images = upcoming.result()
+                if index + 1 < len(groups):
+                    upcoming = loader.submit(_load_batch, groups[index + 1], load)
+                rows = _checked(encoder.encode(images), len(images), encoder)
+                computed.update(zip(group, rows, strict=True))
+                unsaved.extend(group)
+                bar.advance(task, len(group))
+                if len(unsaved) >= SAVE_EVERY_IMAGES or time.monotonic() - last_save >= SAVE_EVERY_SECONDS:
+                    save()
+        finally:
+            upcoming.cancel()
+            save()  # also on an error or Ctrl-C: what was computed is kept
+    return computed
+
+
+def _load_batch(group: list[str], load: Callable[[str], Image.Image]) -> list[Image.Image]:
+    images: list[Image.Image] = []
+    for image_id in group:
+        try:
+            images.append(load(image_id))
+        except (OSError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
+            raise EmbeddingError(f"image {image_id} cannot be loaded for embedding: {error}") from error
+    return images
+
+
+def _checked(vectors: np.ndarray, count: int, encoder: Encoder) -> np.ndarray:
+    """The encoder's output, held to the contract: [count, dim], finite, unit rows."""
+    rows = np.asarray(vectors)
+    if rows.shape != (count, encoder.dim):
+        raise EncoderError(
+            f"encoder {encoder.name} returned vectors of shape {rows.shape} for {count} images; "
+            f"expected ({count}, {encoder.dim})"
+        )
+    if not np.isfinite(rows).all():
+        raise EncoderError(f"encoder {encoder.name} returned NaN or infinite values")
+    return l2_normalise(rows)

@@ -1,0 +1,154 @@
+"""`CARD.md`: the dataset card of a built benchmark (provenance, counts, subset, protocol, hardness).
+
+The card is listed and hashed in the manifest like the questions, so it holds nothing that changes from
+one run of the same build to the next (no dates, no paths).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from spinebench import __version__
+from spinebench.benchmark import Question
+from spinebench.questions._hard_negatives import Hardness
+from spinebench.questions._subset import SUBSET_NAME, SubsetSelection
+from spinebench.taxonomy import ANSWER_CLASSES, TASK_TITLES
+
+_SYNTHETIC_WARNING = (
+    "> **SYNTHETIC DATA.** This benchmark was built from procedurally drawn phantom images, not from the "
+    "VinDr-SpineXR, RSNA, CSXA or BUU-LSPINE datasets. Its scores say whether the tooling works; they say "
+    "nothing about medical image understanding."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CardData:
+    name: str
+    catalog_sha256: str
+    catalog_images: int
+    encoder: str
+    seed: int
+    library_size: int
+    library_counts: dict[str, int]
+    aggregation: str
+    wordings_version: int
+    questions: Sequence[Question]
+    subsets: Sequence[SubsetSelection]
+    hardness: Hardness
+    skipped: int
+    synthetic: bool | None
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def render_card(data: CardData) -> str:
+    by: dict[str, Counter[str]] = {
+        "task": Counter(),
+        "sub": Counter(),
+        "source": Counter(),
+        "disease": Counter(),
+    }
+    for question in data.questions:
+        by["task"][question.task] += 1
+        by["source"][f"{question.source}/{question.task}"] += 1
+        by["disease"][f"{question.disease}/{question.task}"] += 1
+        if SUBSET_NAME in question.subsets:
+            by["sub"][question.task] += 1
+            by["sub"][f"{question.disease}/{question.task}"] += 1
+            by["sub"][f"{question.source}/{question.task}"] += 1
+    lines = [f"# {data.name}: dataset card", ""]
+    if data.synthetic:
+        lines += [_SYNTHETIC_WARNING, ""]
+    elif data.synthetic is None:
+        lines += ["> Whether the source images are real or synthetic was not recorded for this build.", ""]
+    lines += [
+        "## Provenance",
+        "",
+        f"- Built by spinebench {__version__} from a catalogue of {data.catalog_images} images "
+        f"(`catalog.parquet` sha256 `{data.catalog_sha256}`).",
+        f"- Image encoder: `{data.encoder}`; seed {data.seed}; reference library: up to "
+        f"{data.library_size} images per class; per-disease aggregation: `{data.aggregation}`; question "
+        f"wordings version {data.wordings_version}.",
+        "- Patient, study and record identifiers are keyed pseudonyms; no DICOM patient tag is copied. "
+        "The licence and terms of use of each source dataset apply to its images.",
+        f"- Questions the build could not make: {data.skipped} (listed in `build_report.json`).",
+        "",
+        "## Questions",
+        "",
+    ]
+    lines += _table(
+        ["task", "questions", "SpineBench-Sub"],
+        [[f"{task} ({TASK_TITLES[task]})", by["task"][task], by["sub"][task]] for task in ("SDD", "SLL")],
+    )
+    lines += ["", "### Per disease (SDD: the asked truth; SLL: the finding located)", ""]
+    rows = [
+        [name, *(by[key][f"{name}/{task}"] for task in ("SDD", "SLL") for key in ("disease", "sub"))]
+        for name in ANSWER_CLASSES
+        if any(by["disease"][f"{name}/{task}"] for task in ("SDD", "SLL"))
+    ]
+    lines += _table(["disease", "SDD", "SDD sub", "SLL", "SLL sub"], rows)
+    sources = sorted({key.split("/")[0] for key in by["source"]})
+    lines += ["", "### Per source", ""]
+    lines += _table(
+        ["source", "SDD", "SDD sub", "SLL", "SLL sub"],
+        [
+            [source, *(by[key][f"{source}/{task}"] for task in ("SDD", "SLL") for key in ("source", "sub"))]
+            for source in sources
+        ],
+    )
+    lines += ["", "## SpineBench-Sub", ""]
+    for selection in data.subsets:
+        note = " (the catalogue holds fewer: all were taken)" if selection.short else ""
+        lines.append(
+            f"- {selection.task}: {selection.selected} of {selection.requested} requested{note}, "
+            f"from {selection.available} questions; balanced per disease, then per source."
+        )
+    lines += [
+        f"- Evaluate on it with `spinebench eval BENCH --subset {SUBSET_NAME} ...`.",
+        "",
+        "## Protocol",
+        "",
+        "- SDD (spinal disease diagnosis): one question per image, one answer among 5 options: the truth, "
+        "the 3 diseases the image looks most like (hard negatives), and Healthy; a Healthy image gets the 4 "
+        "most similar diseases. An image with several diseases is asked about its rarest one, and none of "
+        "its diseases is offered as a distractor.",
+        "- Hard negatives: every image is embedded; its cosine similarity to each reference-library image "
+        "(itself excluded) is aggregated per disease; the diseases the image does not have are ranked by it.",
+        "- SLL (spinal lesion localization): one question per image and levelled finding; the options are "
+        "the 5 lumbar disc levels in shuffled order; the answer is every affected level.",
+        "- Wordings are drawn from a pool of paraphrases; options are shuffled; both with a generator seeded "
+        "by the build seed and the question id.",
+        "",
+        "## Distractor hardness",
+        "",
+    ]
+    hardness = data.hardness
+    if hardness.questions:
+        lines += _table(
+            ["SDD questions", "chosen distractors", "random other disease", "difference"],
+            [
+                [
+                    hardness.questions,
+                    f"{hardness.chosen:.4f}",
+                    f"{hardness.random:.4f}",
+                    f"{hardness.difference:+.4f}",
+                ]
+            ],
+        )
+        lines += [
+            "",
+            f"Mean `{data.aggregation}` cosine similarity of a question image to its chosen distractor "
+            "diseases, against the expectation for a disease drawn at random among those it does not have. "
+            "A positive difference means the distractors look more like the image than chance would give.",
+        ]
+    else:
+        lines.append("No question had a scored distractor (the library is empty).")
+    counts = ", ".join(f"{name} {n}" for name, n in data.library_counts.items() if n)
+    lines += ["", f"Reference library images per class: {counts or 'none'}.", ""]
+    return "\n".join(lines)

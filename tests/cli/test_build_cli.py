@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from spinebench.benchmark import Benchmark
+from spinebench.cli.build_cmd import build_command
+from spinebench.questions import CARD_FILE
+from spinebench.synth import write_synthetic_sources
+
+# The command alone, so these tests do not depend on how the main app registers it.
+app = typer.Typer()
+app.command("build")(build_command)
+
+
+@app.callback()
+def _root() -> None:
+    """Test app."""
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_synthetic_sources(tmp_path_factory.mktemp("sources"), seed=7)
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    key = tmp_path / "key"
+    key.write_text("a-private-key-of-enough-length")
+    return key
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["build", *args])
+    return result.exit_code, result.output
+
+
+def test_build_from_source_folders_then_from_the_catalogue(
+    sources: dict[str, Path], key_file: Path, tmp_path: Path
+) -> None:
+    folders = [f"--{name}={folder}" for name, folder in sources.items()]
+    code, output = _invoke(
+        *folders, "--out", str(tmp_path / "a"), "--key-file", str(key_file), "--workers", "1",
+        "--encoder", "pixels", "--sub-sdd", "20", "--sub-sll", "8",
+    )  # fmt: skip
+    assert code == 0, output
+    assert "SDD" in output and "SYNTHETIC" in output
+    built = Benchmark.open(tmp_path / "a", verify="full")
+    assert built.count("sub") == 28
+    assert (tmp_path / "a" / "catalog" / "catalog.parquet").exists()
+    assert "SYNTHETIC DATA" in (tmp_path / "a" / CARD_FILE).read_text()
+
+    code, output = _invoke(
+        "--catalog", str(tmp_path / "a" / "catalog"), "--out", str(tmp_path / "b"), "--encoder", "pixels",
+        "--sub-sdd", "20", "--sub-sll", "8", "--synthetic",
+    )  # fmt: skip
+    assert code == 0, output
+    assert (tmp_path / "b" / "benchmark.parquet").read_bytes() == (
+        tmp_path / "a" / "benchmark.parquet"
+    ).read_bytes()
+
+
+def test_build_errors_are_one_clear_line(sources: dict[str, Path], key_file: Path, tmp_path: Path) -> None:
+    code, output = _invoke("--catalog", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x"))
+    assert code == 2 and "no such catalogue folder" in output
+    (tmp_path / "not-a-catalogue").mkdir()
+    code, output = _invoke("--catalog", str(tmp_path / "not-a-catalogue"), "--out", str(tmp_path / "x"))
+    assert code == 2 and "catalog.parquet: missing" in output
+    code, output = _invoke("--out", str(tmp_path / "x"))
+    assert code == 2 and "--catalog DIR or at least one source" in output
+    code, output = _invoke(
+        "--catalog", str(tmp_path), "--buu", str(sources["buu"]), "--out", str(tmp_path / "x")
+    )
+    assert code == 2 and "not both" in output
+    code, output = _invoke(
+        "--buu", str(sources["buu"]), "--out", str(tmp_path / "y"), "--key-file", str(key_file),
+        "--workers", "1", "--encoder", "resnet-9000",
+    )  # fmt: skip
+    assert code == 2 and "resnet-9000" in output and "not understood" in output
+    assert not (tmp_path / "y").exists()  # checked before any cataloguing
+    code, output = _invoke(
+        "--buu", str(sources["buu"]), "--out", str(tmp_path / "z"), "--key-file", str(key_file),
+        "--encoder", "pixels", "--aggregation", "median",
+    )  # fmt: skip
+    assert code == 2 and "topk:K" in output and not (tmp_path / "z").exists()
