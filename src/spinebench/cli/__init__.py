@@ -7,6 +7,7 @@ import typer
 from spinebench import __version__
 from spinebench.cli.build_cmd import build_command
 from spinebench.cli.catalog_cmd import catalog_command
+from spinebench.cli.demo_cmd import demo_command
 from spinebench.cli.eval_cmd import eval_command
 from spinebench.cli.export_cmd import export_command
 from spinebench.cli.import_release_cmd import import_release_command
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("demo")(demo_command)
 # In pipeline order: sources -> catalog -> (questions -> benchmark) -> run -> report.
 app.command("synth")(synth_command)
 app.command("catalog")(catalog_command)
