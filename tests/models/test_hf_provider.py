@@ -26,7 +26,8 @@ from spinebench.models import (
     ProviderOptions,
     make_provider,
 )
-from spinebench.models.hf import HFProvider, MicroBatcher
+from spinebench.models._local import MicroBatcher
+from spinebench.models.hf import HFProvider
 from spinebench.prompts import PAPER, PLAIN
 from spinebench.run import PREDICTIONS, EvalSettings, evaluate
 from spinebench.taxonomy import DISEASE_NAMES, LEVELS

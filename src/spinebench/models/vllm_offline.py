@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from spinebench.errors import ModelSpecError, SpineBenchError
+from spinebench.models._local import DTYPES, MicroBatcher, local_model_source, package_version, require_extra
 from spinebench.models._messages import chat_messages, image_as_sent
 from spinebench.models._provider import ChatRequest, Completion, GenerationParams, ProviderError
 from spinebench.models._spec import ProviderOptions
-from spinebench.models.hf import DTYPES, MicroBatcher, local_model_source, package_version, require_extra
 
 SAMPLING_NOTE = (
     "SamplingParams(temperature, top_p, max_tokens, seed) from the run's params, one per request; "
