@@ -1,0 +1,46 @@
+"""Scores of a run, per the SpineBench protocol, with intervals, chance lines and circular evaluation.
+
+- SDD: accuracy = correct / scored.
+- SLL: exact-set accuracy, and precision, recall and F1 computed per question and then averaged over the
+  scored questions (sample-averaged, the usual choice for multi-label answers); an unparsed or refused answer
+  is the empty set, with precision, recall and F1 of 0.
+- Overall = mean of SDD accuracy and SLL exact-set accuracy (None when either task has no scored question).
+- Unparsed and refused answers are scored as wrong. Infrastructure errors and unanswered questions are not
+  scored at all; they make the run "incomplete".
+- Every metric gets a 95% interval (bootstrap over images, see `spinebench.stats`) and a chance line: the
+  expected score of an answerer that ignores the image, averaged over the group's questions.
+- Circular evaluation: SDD question Q is also asked with its options rotated left by k = 1..n-1 (prediction
+  ids "Q@r<k>"). Plain metrics read rotation 0 only; circular accuracy counts Q right only when every
+  rotation is right, and leaves out (and marks the run incomplete for) questions with a rotation missing or
+  failed. Position bias compares how often each letter is chosen with how often it is right.
+"""
+
+from spinebench.metrics._compare import compare_runs
+from spinebench.metrics._outcome import SLL_METRICS, Outcome, Tally, outcomes, question_chance
+from spinebench.metrics._rotation import (
+    ROTATION_MARK,
+    RotationId,
+    rotate,
+    rotation_id,
+    rotations,
+    split_rotation_id,
+    unrotate_letter,
+)
+from spinebench.metrics._scores import score_run
+
+__all__ = [
+    "ROTATION_MARK",
+    "SLL_METRICS",
+    "Outcome",
+    "RotationId",
+    "Tally",
+    "compare_runs",
+    "outcomes",
+    "question_chance",
+    "rotate",
+    "rotation_id",
+    "rotations",
+    "score_run",
+    "split_rotation_id",
+    "unrotate_letter",
+]
