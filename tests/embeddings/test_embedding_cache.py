@@ -238,6 +238,17 @@ def test_many_saves_are_merged_into_one_shard(
     assert encoder.images == 0
 
 
+def test_a_cache_that_cannot_be_written_costs_the_cache_not_the_run(
+    library: dict[str, bytes], tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("in the way")  # the cache folder would have to be inside a file
+    with pytest.warns(EmbeddingCacheWarning, match="cannot write"):
+        vectors = embed_images(list(library), loader(library), CountingEncoder(), cache_dir=blocked)
+    assert vectors.shape == (12, 1024)
+    assert blocked.read_text() == "in the way"
+
+
 def test_no_cache_dir_writes_nothing(library: dict[str, bytes], tmp_path: Path) -> None:
     encoder = CountingEncoder()
     embed_images(list(library), loader(library), encoder, cache_dir=None)

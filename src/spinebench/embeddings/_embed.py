@@ -1,13 +1,16 @@
 """Image ids -> vectors, through the cache: only images the cache lacks are loaded and encoded.
 
-Images are loaded one batch ahead in a thread while the encoder works on the current batch (torch releases the
-GIL), and new vectors are saved to the cache every few thousand images or minutes, and when the run stops for
-any reason, so a crash or Ctrl-C late in a long run loses little.
+Images are loaded one batch ahead, by a few threads, while the encoder works on the current batch (Pillow and
+torch release the GIL). New vectors are saved to the cache every few thousand images or minutes, and when the
+run stops for any reason, so a crash or Ctrl-C late in a long run loses little.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -25,12 +28,15 @@ from rich.progress import (
 )
 
 from spinebench.catalog import CatalogEntry
-from spinebench.embeddings._cache import EmbeddingCache
+from spinebench.embeddings._cache import EmbeddingCache, EmbeddingCacheWarning
 from spinebench.embeddings._encoder import Encoder, EncoderError, batches, l2_normalise
 from spinebench.errors import SpineBenchError
 
 SAVE_EVERY_IMAGES: Final = 4096
 SAVE_EVERY_SECONDS: Final = 300.0
+# Decoding a 1024-px PNG takes about as long as encoding it on the CPU, and far longer on a GPU; Pillow
+# decodes without holding the GIL, so several threads keep a GPU fed.
+LOAD_WORKERS: Final = min(8, os.cpu_count() or 1)
 
 
 class EmbeddingError(SpineBenchError):
@@ -60,7 +66,8 @@ def embed_images(
     if todo:
         vectors.update(_encode_missing(todo, load, encoder, cache, max(1, batch_size), progress))
     if cache is not None:
-        cache.compact()
+        with contextlib.suppress(OSError):  # merging is housekeeping; the shards stay valid without it
+            cache.compact()
     out = np.empty((len(ids), dim), dtype=np.float32)
     for row, image_id in enumerate(ids):
         out[row] = vectors[image_id]
@@ -109,9 +116,18 @@ def _encode_missing(
     last_save = time.monotonic()
 
     def save() -> None:
-        nonlocal last_save
+        nonlocal cache, last_save
         if cache is not None and unsaved:
-            cache.add(unsaved, np.stack([computed[image_id] for image_id in unsaved]))
+            try:
+                cache.add(unsaved, np.stack([computed[image_id] for image_id in unsaved]))
+            except OSError as error:  # a full disk or a read-only folder costs the cache, not the run
+                warnings.warn(
+                    f"embedding cache: cannot write to {cache.folder} ({error}); "
+                    "the vectors of this run are not cached",
+                    EmbeddingCacheWarning,
+                    stacklevel=4,
+                )
+                cache = None
         unsaved.clear()
         last_save = time.monotonic()
 
@@ -125,15 +141,19 @@ def _encode_missing(
     )
     with (
         Progress(*columns, disable=not progress, transient=True) as bar,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="spinebench-load") as loader,
+        ThreadPoolExecutor(max_workers=LOAD_WORKERS, thread_name_prefix="spinebench-load") as loader,
     ):
-        task = bar.add_task(f"embedding images ({encoder.name})", total=len(todo))
-        upcoming: Future[list[Image.Image]] = loader.submit(_load_batch, groups[0], load)
+        task = bar.add_task(f"embedding images with {encoder.name}", total=len(todo))
+
+        def submit(group: list[str]) -> list[Future[Image.Image]]:
+            return [loader.submit(_load_one, load, image_id) for image_id in group]
+
+        upcoming = submit(groups[0])
         try:
             for index, group in enumerate(groups):
-                images = upcoming.result()
+                images = [future.result() for future in upcoming]
                 if index + 1 < len(groups):
-                    upcoming = loader.submit(_load_batch, groups[index + 1], load)
+                    upcoming = submit(groups[index + 1])
                 rows = _checked(encoder.encode(images), len(images), encoder)
                 computed.update(zip(group, rows, strict=True))
                 unsaved.extend(group)
@@ -141,19 +161,17 @@ def _encode_missing(
                 if len(unsaved) >= SAVE_EVERY_IMAGES or time.monotonic() - last_save >= SAVE_EVERY_SECONDS:
                     save()
         finally:
-            upcoming.cancel()
+            for future in upcoming:
+                future.cancel()
             save()  # also on an error or Ctrl-C: what was computed is kept
     return computed
 
 
-def _load_batch(group: list[str], load: Callable[[str], Image.Image]) -> list[Image.Image]:
-    images: list[Image.Image] = []
-    for image_id in group:
-        try:
-            images.append(load(image_id))
-        except (OSError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
-            raise EmbeddingError(f"image {image_id} cannot be loaded for embedding: {error}") from error
-    return images
+def _load_one(load: Callable[[str], Image.Image], image_id: str) -> Image.Image:
+    try:
+        return load(image_id)
+    except (OSError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
+        raise EmbeddingError(f"image {image_id} cannot be loaded for embedding: {error}") from error
 
 
 def _checked(vectors: np.ndarray, count: int, encoder: Encoder) -> np.ndarray:
