@@ -358,6 +358,41 @@ def test_patient_value_in_a_damaged_numeric_tag_is_redacted_from_the_error(tmp_p
     assert PATIENT["patient_id"] not in str(caught.value)
 
 
+def test_damaged_element_vr_does_not_break_the_error_or_leak_its_value(tmp_path: Path) -> None:
+    written = tmp_path / "ok.dcm"
+    write_dicom(written, phantom(), **PATIENT, **UIDS)
+    ds = pydicom.dcmread(written)
+    ds.Rows = ds.Rows * 2  # pixel data too short for the header: decoding fails and the error is redacted
+    ds.save_as(written)
+    data = written.read_bytes()
+    name = PATIENT["patient_name"].encode()
+    at = data.index(b"\x10\x00\x10\x00PN")
+    assert data[at + 8 : at + 8 + len(name)] == name
+    # Quirk: a flipped byte in a VR makes the element unconvertible; pydicom raises NotImplementedError on
+    # first access to it, which must not escape while the message is redacted.
+    damaged = tmp_path / "damaged.dcm"
+    damaged.write_bytes(data[:at] + b"\x10\x00\x10\x00MA" + data[at + 6 :])
+    with pytest.raises(ImageDecodeError, match="pixel data cannot be decoded") as caught:
+        standardise(damaged)
+    assert str(damaged) in str(caught.value)
+    assert "Roe" not in str(caught.value) and PATIENT["patient_id"] not in str(caught.value)
+
+
+def test_corrupt_rle_that_makes_a_rust_decoder_panic_raises_a_decode_error(tmp_path: Path) -> None:
+    path = tmp_path / "overrun.dcm"
+    write_dicom(path, phantom(64, 64), compression="rle", **PATIENT, **UIDS)
+    ds = pydicom.dcmread(path)
+    # Two byte segments (16-bit) that each decode to 40 * 128 bytes, more than the 64 * 64 of a frame:
+    # pylibjpeg-rle panics (pyo3 PanicException, a BaseException) instead of raising an Exception.
+    segment = bytes([0x81, 0x00]) * 40
+    header = struct.pack("<16I", 2, 64, 64 + len(segment), *([0] * 13))
+    ds.PixelData = pydicom.encaps.encapsulate([header + segment + segment])
+    ds.save_as(path)
+    with pytest.raises(ImageDecodeError, match="pixel data cannot be decoded") as caught:
+        standardise(path)
+    assert str(path) in str(caught.value)
+
+
 def test_non_image_files_raise(tmp_path: Path) -> None:
     text_as_dicom = tmp_path / "notes.dcm"
     text_as_dicom.write_text("study notes, not an image\n" * 20)

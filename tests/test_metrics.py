@@ -64,3 +64,11 @@ def test_overall_is_mean_of_task_accuracies_and_pending_makes_incomplete() -> No
     partial = score_run(questions, predictions)
     assert partial["status"] == "incomplete" and partial["counts"]["pending"] == 1
     assert partial["by_source"]["SLL"]["s2"]["scored"] == 1
+
+
+def test_letters_in_any_order_are_the_same_answer() -> None:
+    # A predictions.jsonl line written by another tool: the right set, listed out of order.
+    line = '{"question_id": "a", "response": "r", "letters": ["C", "A"], "stage": "strict"}'
+    scores = score_run([_sll("a", ("A", "C"))], {"a": Prediction.from_json(line)})
+    sll = scores["tasks"]["SLL"]
+    assert (sll["accuracy"], sll["precision"], sll["recall"]) == (1.0, 1.0, 1.0)

@@ -93,6 +93,8 @@ def run_demo(
 
 
 def _prepare(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise SpineBenchError(f"{out} is a file; the demo needs a folder")
     if out.exists() and any(out.iterdir()):
         if not (out / _MARKER).exists():
             raise SpineBenchError(f"{out} is not empty and holds no earlier demo; choose a new folder")

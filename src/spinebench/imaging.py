@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -128,6 +129,12 @@ def standardise_dicom(
         raise
     except Exception as exc:  # decoders raise assorted types on corrupt or inconsistent pixel data
         raise ImageDecodeError(f"{path}: pixel data cannot be decoded: {_reason(exc, ds)}") from exc
+    except BaseException as exc:
+        # Quirk: decoders written in Rust (pylibjpeg-rle) panic on corrupt data with pyo3's PanicException, a
+        # BaseException that would otherwise stop a whole catalogue build for one bad file.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise ImageDecodeError(f"{path}: pixel data cannot be decoded: {_reason(exc, ds)}") from exc
     return _finish(pixels, options)
 
 
@@ -198,8 +205,12 @@ def _read_dataset(path: Path) -> Dataset:
         if "PixelData" not in ds:
             if not has_marker:
                 raise ImageDecodeError(f"{path}: not a DICOM file (no 'DICM' marker and no pixel data)")
-            sop_class = UID(str(ds.get("SOPClassUID") or ds.file_meta.get("MediaStorageSOPClassUID") or ""))
-            if caught or len(ds) == 0 or "Rows" in ds or "Image" in sop_class.name:
+            try:
+                sop_class = ds.get("SOPClassUID") or ds.file_meta.get("MediaStorageSOPClassUID") or ""
+                damaged = False
+            except Exception:  # an element too damaged to convert (say a flipped byte in its VR)
+                sop_class, damaged = "", True
+            if caught or damaged or len(ds) == 0 or "Rows" in ds or "Image" in UID(str(sop_class)).name:
                 # Quirk: a file cut short loses its Pixel Data element (and maybe more) without an exception.
                 detail = f": {_redact(str(caught[0].message), ds)}" if caught else ""
                 raise ImageDecodeError(f"{path}: no Pixel Data element; the file looks truncated{detail}")
@@ -359,7 +370,7 @@ def _stretch(
     return np.clip((finite - low) / (high - low), 0.0, 1.0)
 
 
-def _reason(exc: Exception, ds: Dataset) -> str:
+def _reason(exc: BaseException, ds: Dataset) -> str:
     return _redact(f"{type(exc).__name__}: {exc}", ds)
 
 
@@ -367,14 +378,29 @@ def _redact(text: str, ds: Dataset) -> str:
     """`text` with every identifying value of the dataset blanked out."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # damaged values warn again when read here
-        for element in ds.iterall():
-            if element.VR not in _IDENTIFYING_VRS or element.VM == 0:
-                continue
-            values = element.value if element.VM > 1 else [element.value]
-            for value in values:
-                if len(str(value)) >= 4:
-                    text = text.replace(str(value), "<redacted>")
+        for value in _identifying_values(ds):
+            if len(value) >= 4:
+                text = text.replace(value, "<redacted>")
     return text
+
+
+def _identifying_values(ds: Dataset) -> Iterator[str]:
+    for tag in list(ds.keys()):
+        try:
+            element = ds[tag]
+        except Exception:
+            # Quirk: a damaged element (say a flipped byte in its VR) fails to convert on first access; its
+            # value is unknown, so its raw bytes are redacted as text instead.
+            raw = ds.get_item(tag, keep_deferred=True).value
+            if isinstance(raw, bytes) and len(raw) <= 1024:
+                yield raw.decode("latin-1").strip("\0 ")
+            continue
+        if element.VR == "SQ":
+            for item in element.value:
+                yield from _identifying_values(item)
+        elif element.VR in _IDENTIFYING_VRS and element.VM > 0:
+            for value in element.value if element.VM > 1 else [element.value]:
+                yield str(value)
 
 
 # --- shared -------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pydicom
 import pytest
 from typer.testing import CliRunner
 
-from spinebench.catalog import CATALOG_NAME, REPORT_NAME, build_catalog, read_catalog
+from spinebench.catalog import CATALOG_NAME, REPORT_NAME, CatalogError, build_catalog, read_catalog
 from spinebench.catalog._build import Reader
 from spinebench.cli import app
 from spinebench.sources._records import SkippedRecord
@@ -114,3 +114,29 @@ def test_cli_catalog_and_wrong_folder(sources: dict[str, Path], tmp_path: Path) 
     assert "annotations" in wrong.output
     nothing = runner.invoke(app, ["catalog", "--out", str(tmp_path / "y")])
     assert nothing.exit_code == 2 and "at least one source" in nothing.output
+
+
+def test_out_that_is_a_file_is_an_error_naming_it(sources: dict[str, Path], tmp_path: Path) -> None:
+    taken = tmp_path / "catalogue"
+    taken.write_text("not a folder")
+    with pytest.raises(CatalogError, match=r"catalogue: cannot be used as the catalogue folder"):
+        build_catalog({"buu": (read_buu, sources["buu"])}, taken, key=KEY, workers=1)
+    with pytest.raises(CatalogError, match=r"catalogue/inner: cannot be used"):
+        build_catalog({"buu": (read_buu, sources["buu"])}, taken / "inner", key=KEY, workers=1)
+    assert taken.read_text() == "not a folder"
+
+
+def test_cli_prints_an_out_path_with_brackets_as_written(sources: dict[str, Path], tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("a-private-key-of-enough-length")
+    # "[v2]" was eaten as a style; "[/]" raised MarkupError once the catalogue was already built.
+    for name in ("cat [v2]", "cat[/]"):
+        out = tmp_path / name
+        result = CliRunner().invoke(
+            app,
+            ["catalog", "--buu", str(sources["buu"]), "--out", str(out), "--key-file", str(key_file),
+             "--workers", "1"],
+            env={"COLUMNS": "400"},
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert f"each with its reason in {out / REPORT_NAME}" in result.output

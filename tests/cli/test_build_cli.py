@@ -86,3 +86,32 @@ def test_build_errors_are_one_clear_line(sources: dict[str, Path], key_file: Pat
         "--encoder", "pixels", "--aggregation", "median",
     )  # fmt: skip
     assert code == 2 and "topk:K" in output and not (tmp_path / "z").exists()
+
+
+def test_an_existing_benchmark_is_refused_before_any_cataloguing(
+    sources: dict[str, Path], key_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    code, output = _invoke(
+        "--buu", str(sources["buu"]), "--out", str(out), "--key-file", str(key_file), "--workers", "1",
+        "--encoder", "pixels",
+    )  # fmt: skip
+    assert code == 2 and "already holds a benchmark" in output
+    assert not (out / "catalog").exists()  # its catalogue was not rebuilt (nor replaced) first
+
+
+def test_a_bracket_in_the_output_path_is_printed_not_read_as_markup(
+    sources: dict[str, Path], key_file: Path, tmp_path: Path
+) -> None:
+    code, output = _invoke(
+        "--buu", str(sources["buu"]), "--out", str(tmp_path / "a"), "--key-file", str(key_file),
+        "--workers", "1", "--encoder", "pixels",
+    )  # fmt: skip
+    assert code == 0, output
+    out = tmp_path / "bench[" / "]"  # "…bench[/]": a closing tag, were it read as markup
+    catalog = tmp_path / "a" / "catalog"
+    code, output = _invoke("--catalog", str(catalog), "--out", str(out), "--encoder", "pixels")
+    assert code == 0, output
+    assert Benchmark.open(out).count() > 0

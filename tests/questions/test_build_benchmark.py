@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+import errno
 import json
 import shutil
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
+import spinebench.benchmark._directory as directory_module
 from spinebench.benchmark import Benchmark, Question
 from spinebench.catalog import CatalogError, build_catalog, read_catalog
 from spinebench.catalog._build import Reader
-from spinebench.embeddings import EncoderError
+from spinebench.embeddings import EncoderError, make_encoder
 from spinebench.errors import BenchmarkError
 from spinebench.questions import (
     CARD_FILE,
@@ -161,6 +165,36 @@ def test_a_smaller_library_is_sampled_and_recorded(catalog: Path, tmp_path: Path
     assert "Whether the source images are real" in (tmp_path / "b" / CARD_FILE).read_text()
 
 
+class _BatchRecorder:
+    """The pixel encoder, noting how many images each call hands it."""
+
+    def __init__(self) -> None:
+        self._pixels = make_encoder("pixels")
+        self.calls: list[int] = []
+
+    @property
+    def name(self) -> str:
+        return "pixels"
+
+    @property
+    def dim(self) -> int:
+        return self._pixels.dim
+
+    def encode(self, images: Sequence[Image.Image]) -> np.ndarray:
+        self.calls.append(len(images))
+        return self._pixels.encode(images)
+
+
+def test_the_batch_size_setting_reaches_the_encoder(catalog: Path, tmp_path: Path) -> None:
+    # `--batch-size 128` on a GPU must give the encoder 128 images at a time, not the loader's default 32.
+    images = len(read_catalog(catalog))
+    assert images > 40
+    encoder = _BatchRecorder()
+    settings = BuildSettings(encoder="pixels", batch_size=40, cache_dir=tmp_path / "cache")
+    build_benchmark(catalog, tmp_path / "b", settings, encoder=encoder)
+    assert max(encoder.calls) == 40 and sum(encoder.calls) == images
+
+
 def test_an_unreadable_catalogue_image_is_skipped_and_reported(catalog: Path, tmp_path: Path) -> None:
     copy = tmp_path / "catalog"
     shutil.copytree(catalog, copy)
@@ -173,6 +207,26 @@ def test_an_unreadable_catalogue_image_is_skipped_and_reported(catalog: Path, tm
     assert f"sdd-{victim.image_id[:16]}" not in {
         q.id for q in Benchmark.open(tmp_path / "b").iter_questions()
     }
+
+
+def test_a_benchmark_folder_that_cannot_be_written_stops_the_build(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while copying images is the output's fault, not a catalogue image to skip as unreadable."""
+    real_write = directory_module._write_atomic
+    image_writes: list[Path] = []
+
+    def fill_the_disk_at_the_third_image(target: Path, data: bytes) -> None:
+        if target.parent.parent.name == "images":
+            image_writes.append(target)
+            if len(image_writes) == 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(target, data)
+
+    monkeypatch.setattr(directory_module, "_write_atomic", fill_the_disk_at_the_third_image)
+    with pytest.raises(BuildError, match=r"cannot write catalogue image .*No space left on device"):
+        build_benchmark(catalog, tmp_path / "b", BuildSettings(encoder="pixels"))
+    assert not (tmp_path / "b" / "manifest.json").exists()
 
 
 def test_bad_inputs_are_clear_errors(catalog: Path, tmp_path: Path) -> None:

@@ -112,3 +112,20 @@ def test_a_folder_without_run_json_is_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(_cli(), ["leaderboard", str(tmp_path)])
     assert result.exit_code == 2
     assert f"{tmp_path / 'run.json'}: missing" in result.output
+
+
+@pytest.mark.parametrize("command", ["leaderboard", "report"])
+def test_an_unusable_out_is_one_line_and_leaves_no_partial_file(
+    two_runs: list[Path], tmp_path: Path, command: str
+) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    result = CliRunner().invoke(_cli(), [command, *map(str, two_runs), "--out", str(folder)])
+    assert result.exit_code == 2, result.output
+    assert f"{folder}: is a folder" in result.output
+    (tmp_path / "a-file").write_text("")
+    blocked = tmp_path / "a-file" / "board.txt"
+    result = CliRunner().invoke(_cli(), [command, *map(str, two_runs), "--out", str(blocked)])
+    assert result.exit_code == 2, result.output
+    assert f"{blocked}: cannot write" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "reports"]  # no "reports.partial"

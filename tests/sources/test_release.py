@@ -401,6 +401,21 @@ def test_json_lines_and_data_wrapper(tmp_path: Path) -> None:
     ]
 
 
+def test_json_lines_split_only_at_newlines_not_at_unicode_line_separators(tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    write_image(release / "evaluation" / "images" / "a.png", 10)
+    # Raw U+2028 and NEL are legal inside a JSON string; str.splitlines() would cut the record there.
+    odd = sdd(question="Which diagnosis fits this image?\u2028Lateral view\x85 of the lumbar spine.")
+    lines = [json.dumps(odd, ensure_ascii=False), json.dumps(sll())]
+    (release / "evaluation").mkdir(exist_ok=True)
+    (release / "evaluation" / "test.jsonl").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    report = import_release(release, tmp_path / "bench")
+    assert report.skipped == []
+    assert report.records == 2 and report.imported == {"SDD": 1, "SLL": 1}
+    stems = {q.question for q in Benchmark.open(tmp_path / "bench").iter_questions()}
+    assert "Which diagnosis fits this image?\u2028Lateral view\x85 of the lumbar spine." in stems
+
+
 def test_release_without_either_file_names_the_expected_paths(tmp_path: Path) -> None:
     (tmp_path / "release").mkdir()
     with pytest.raises(ReleaseFormatError, match=r"evaluation/test\.json.*all/train\.json"):

@@ -202,6 +202,27 @@ def test_wrong_header_skips_the_file_and_names_the_missing_columns(vindr_copy: P
         read_vindr(vindr_copy)
 
 
+def test_a_file_that_breaks_partway_is_skipped_whole_not_half_read(vindr_copy: Path) -> None:
+    # No finding rows, then a byte that is not UTF-8, then a lesion on the same image: keeping the rows
+    # read before the break would wrongly call the image Healthy.
+    image_id = next(i for i, rows in rows_by_image(vindr_copy).items() if rows[0]["split"] == "train")
+    train = vindr_copy / "annotations" / "train.csv"
+    header = train.read_text().splitlines()[0]
+    # Past the first read buffer (8 KiB), so that rows before the break are parsed before it is met.
+    rows = [{"image_id": image_id, "study_id": "s1", "rad_id": "rad1", "lesion_type": "No finding"}] * 400 + [
+        {"image_id": "\udcff", "study_id": "s1", "rad_id": "rad2", "lesion_type": "No finding"},
+        {"image_id": image_id, "study_id": "s1", "rad_id": "rad2", "lesion_type": "Osteophytes"},
+    ]
+    boxes = {"xmin": "1", "ymin": "1", "xmax": "9", "ymax": "9"}
+    lines = [header] + [",".join((row | boxes).get(c, "") for c in header.split(",")) for row in rows]
+    train.write_bytes("\n".join(lines).encode("utf-8", "surrogateescape") + b"\n")
+    images, skipped = split_records(vindr_copy)
+    assert image_id not in images
+    [record] = [r for r in skipped if r.location == "annotations/train.csv"]
+    assert record.reason.startswith("whole file skipped: cannot be read as CSV")
+    assert images and all(image.path.parent.name == "test_images" for image in images.values())
+
+
 def test_columns_are_matched_by_name_in_any_order(vindr_root: Path) -> None:
     headers = [
         (vindr_root / "annotations" / f"{split}.csv").read_text().splitlines()[0]

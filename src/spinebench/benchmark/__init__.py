@@ -4,6 +4,7 @@ from spinebench.benchmark._directory import (
     Benchmark,
     BenchmarkWriter,
     image_format,
+    refuse_existing_benchmark,
     sha256_bytes,
     sha256_file,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "Question",
     "image_format",
     "open_sample",
+    "refuse_existing_benchmark",
     "sha256_bytes",
     "sha256_file",
     "write_sample_benchmark",

@@ -63,6 +63,15 @@ def image_format(data: bytes, *, what: str) -> str:
     return fmt
 
 
+def refuse_existing_benchmark(out: Path) -> None:
+    """Raises BenchmarkError when `out` already holds a benchmark: a build never writes over one.
+
+    Callers with a long stage before the writer (cataloguing the sources) check this first.
+    """
+    if (out / MANIFEST_NAME).exists() or (out / PARQUET_NAME).exists():
+        raise BenchmarkError(f"{out}: already holds a benchmark; choose an empty folder")
+
+
 @dataclass
 class BenchmarkWriter:
     """Writes a benchmark directory. Add images and questions, then `close()` writes parquet and manifest."""
@@ -79,8 +88,7 @@ class BenchmarkWriter:
     _counts: dict[str, Counter[str]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        if (self.out / MANIFEST_NAME).exists() or (self.out / PARQUET_NAME).exists():
-            raise BenchmarkError(f"{self.out}: already holds a benchmark; choose an empty folder")
+        refuse_existing_benchmark(self.out)
         try:
             (self.out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
         except OSError as error:

@@ -98,7 +98,10 @@ def build_catalog(
 ) -> CatalogReport:
     """Reads each source with its reader, converts every image, writes the catalogue into `out`."""
     imaging = imaging or ImagingOptions()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file of that name, or a parent that is a file or not writable
+        raise CatalogError(f"{out}: cannot be used as the catalogue folder ({error.strerror})") from error
     report = CatalogReport()
     items: list[tuple[str, SourceImage]] = []
     for _name, (reader, root) in sorted(sources.items()):

@@ -63,8 +63,14 @@ def load_key(key_file: Path | None) -> bytes:
     path = key_file or default_key_file()
     if key_file is None and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        os.chmod(path, 0o600)
+        # Created private from the first byte; if two builds race, the loser reads the winner's key.
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
     try:
         key = path.read_bytes().strip()
     except OSError as error:

@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from spinebench.benchmark import refuse_existing_benchmark
 from spinebench.catalog import SourceFolders, build_catalog, load_key
 from spinebench.cli._errors import reports_errors
 from spinebench.cli.catalog_cmd import print_catalog_report
@@ -88,6 +90,8 @@ def build_command(
     # Settings are checked before the (long) cataloguing; making an encoder loads nothing yet.
     Aggregation.parse(aggregation)
     make_encoder(encoder, device=device, batch_size=batch_size)
+    # So is the output: cataloguing would first rewrite BENCH/catalog of an existing benchmark.
+    refuse_existing_benchmark(out)
     if catalog is None:
         if not folders.given():
             raise SpineBenchError(
@@ -122,7 +126,7 @@ def build_command(
     )
     report = build_benchmark(catalog, out, settings, progress=True)
     console = Console()
-    table = Table(title=f"Benchmark {out}")
+    table = Table(title=Text(f"Benchmark {out}"))  # Text: a "[...]" in the path is not console markup
     for column in ("task", "questions", "SpineBench-Sub", "requested"):
         table.add_column(column)
     for selection in report.subsets:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from spinebench.catalog import REPORT_NAME, CatalogReport, SourceFolders, build_catalog, load_key
 from spinebench.cli._errors import reports_errors
@@ -56,7 +57,8 @@ def catalog_command(
 
 def print_catalog_report(report: CatalogReport, out: Path) -> None:
     console = Console()
-    table = Table(title=f"Catalogue {out}")
+    # A path is user text: never console markup, so a "[...]" in it is neither eaten nor fatal.
+    table = Table(title=Text(f"Catalogue {out}"))
     for column in ("source", "images", "diseases"):
         table.add_column(column)
     for source, count in report.by_source.items():
@@ -65,7 +67,9 @@ def print_catalog_report(report: CatalogReport, out: Path) -> None:
     console.print(table)
     console.print(
         f"{report.images} images ({report.converted} converted, {report.reused} reused); "
-        f"{len(report.skipped)} records skipped, each with its reason in {out / REPORT_NAME}"
+        f"{len(report.skipped)} records skipped, each with its reason in {out / REPORT_NAME}",
+        markup=False,
+        highlight=False,
     )
     for skipped in report.skipped[:10]:
         console.print(f"  skipped {skipped}", highlight=False, markup=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from spinebench.cli._errors import reports_errors
-from spinebench.report import LeaderboardRow, format_leaderboard, load_runs
+from spinebench.report import LeaderboardRow, format_leaderboard, load_runs, write_report_file
 from spinebench.stats import BootstrapSettings
 
 
@@ -38,5 +38,4 @@ def leaderboard_command(
     if out is None:
         sys.stdout.write(text)  # plain text: a model name is never read as console markup
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        write_report_file(out, text)

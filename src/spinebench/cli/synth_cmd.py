@@ -23,4 +23,4 @@ def synth_command(
     folders = write_synthetic_sources(out, seed=seed, scale=scale)
     console = Console()
     for name, folder in folders.items():
-        console.print(f"{name:>6}: {folder}")
+        console.print(f"{name:>6}: {folder}", markup=False)  # a path may hold brackets

@@ -80,6 +80,7 @@ def embed_catalog(
     encoder: Encoder,
     *,
     cache_dir: Path | None = None,
+    batch_size: int = 32,
     progress: bool = False,
 ) -> np.ndarray:
     """`embed_images` over catalogue entries: ids are their `image_id`, images their file in `catalog_dir`."""
@@ -99,6 +100,7 @@ def embed_catalog(
         load,
         encoder,
         cache_dir=cache_dir,
+        batch_size=batch_size,
         progress=progress,
     )
 

@@ -33,7 +33,11 @@ class Outcome:
 
     @property
     def exact(self) -> bool:
-        return self.scored and self.prediction is not None and self.prediction.letters == self.question.answer
+        # As sets, like precision and recall: predictions.jsonl is an interface, and a line written by
+        # another tool may list the letters in any order ("C, A" is the answer "A, C").
+        if not self.scored or self.prediction is None:
+            return False
+        return set(self.prediction.letters) == set(self.question.answer)
 
     def precision_recall_f1(self) -> tuple[float, float, float]:
         chosen = set(self.prediction.letters) if self.prediction is not None else set()

@@ -116,21 +116,28 @@ def build_benchmark(
         # the catalogue lies.
         try:
             data = (catalog_dir / entry.image).read_bytes()
-            images.append(writer.add_image(data, what=f"catalogue image {entry.image}"))
         except OSError as error:
             skipped.append(f"catalogue image {entry.image}: cannot read ({error.strerror or error})")
             continue
-        except BenchmarkError as error:
+        try:
+            images.append(writer.add_image(data, what=f"catalogue image {entry.image}"))
+        except BenchmarkError as error:  # the image does not decode: a bad record, skipped
             skipped.append(str(error))
             continue
+        except OSError as error:  # the benchmark folder (full disk, permissions): every later image too
+            raise BuildError(
+                f"{out}: cannot write catalogue image {entry.image} into the benchmark "
+                f"({error.strerror or error})"
+            ) from error
         kept.append(entry)
     if not kept:
         raise BuildError(f"{catalog_dir}: none of its {len(entries)} images could be read")
 
     cache_dir = settings.cache_dir or default_cache_dir(catalog_dir)
-    vectors = np.asarray(
-        embed_catalog(kept, catalog_dir, encoder, cache_dir=cache_dir, progress=progress), dtype=np.float32
+    embedded = embed_catalog(
+        kept, catalog_dir, encoder, cache_dir=cache_dir, batch_size=settings.batch_size, progress=progress
     )
+    vectors = np.asarray(embedded, dtype=np.float32)
     library = sample_library([e.diseases for e in kept], size=settings.library_size, seed=settings.seed)
     diseased = library.codes < len(DISEASE_NAMES)  # Healthy rows serve only the knn baseline
     exclude = exclusion_matrix(kept)

@@ -8,6 +8,7 @@ from spinebench.report._html import (
     write_html_report,
 )
 from spinebench.report._leaderboard import FORMATS, LeaderboardRow, Score, format_leaderboard
+from spinebench.report._output import ReportError, write_report_file
 from spinebench.report._reference import PUBLISHED, REFERENCE_SOURCE, ReferenceScore
 from spinebench.report._runs import LoadedRun, load_runs, read_predictions
 from spinebench.report._terminal import breakdown_table, scores_table
@@ -20,6 +21,7 @@ __all__ = [
     "LoadedRun",
     "ReferenceScore",
     "RenderedReport",
+    "ReportError",
     "ReportResult",
     "ReportSettings",
     "Score",
@@ -30,4 +32,5 @@ __all__ = [
     "render_html_report",
     "scores_table",
     "write_html_report",
+    "write_report_file",
 ]

@@ -22,6 +22,7 @@ from spinebench import __version__
 from spinebench.errors import BenchmarkError
 from spinebench.report._items import Item, run_answer, select_items
 from spinebench.report._leaderboard import LeaderboardRow
+from spinebench.report._output import write_report_file
 from spinebench.report._reference import PUBLISHED, REFERENCE_SOURCE
 from spinebench.report._runs import LoadedRun, load_runs, read_predictions
 from spinebench.report._sections import (
@@ -71,10 +72,7 @@ def write_html_report(
 ) -> ReportResult:
     settings = settings or ReportSettings()
     rendered = render_html_report(runs, settings)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(out.name + ".partial")
-    temporary.write_text(rendered.html, encoding="utf-8")
-    temporary.replace(out)
+    write_report_file(out, rendered.html)
     size = len(rendered.html.encode())
     return ReportResult(out, len(runs), rendered.items_shown, rendered.items_total, size)
 

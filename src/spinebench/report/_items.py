@@ -83,14 +83,22 @@ def select_items(questions: Sequence[Question], max_items: int, seed: int) -> li
     strata: dict[tuple[str, str], list[int]] = {}
     for index, question in enumerate(questions):
         strata.setdefault((question.task, question.disease), []).append(index)
+    keys = sorted(strata)
+    # Proportional allocation, at least one per stratum. Rounding can overshoot the cap: the excess comes off
+    # the largest allocations, so no stratum loses its only question while the cap has room for it.
+    takes = {
+        key: min(len(strata[key]), max(1, round(max_items * len(strata[key]) / len(questions))))
+        for key in keys
+    }
+    excess = sum(takes.values()) - max_items
+    while excess > 0 and max(takes.values()) > 1:
+        takes[max(keys, key=takes.__getitem__)] -= 1
+        excess -= 1
     rng = np.random.default_rng(seed)
     chosen: list[int] = []
-    # Proportional allocation (at least one per stratum), then trimmed to the cap by a seeded shuffle.
-    for key in sorted(strata):
-        members = strata[key]
-        take = max(1, round(max_items * len(members) / len(questions)))
-        chosen.extend(int(i) for i in rng.choice(members, size=min(take, len(members)), replace=False))
-    if len(chosen) > max_items:
+    for key in keys:
+        chosen.extend(int(i) for i in rng.choice(strata[key], size=takes[key], replace=False))
+    if len(chosen) > max_items:  # more strata than the cap: a seeded pick among them
         chosen = [int(i) for i in rng.permutation(chosen)[:max_items]]
     return [questions[i] for i in sorted(chosen)]
 

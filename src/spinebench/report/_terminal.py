@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from spinebench.taxonomy import TASK_TITLES
 
@@ -27,7 +28,8 @@ def scores_table(scores: dict[str, Any], *, title: str) -> Table:
     if "circular_accuracy" in scores["tasks"].get("SDD", {}):
         caption_parts.append(f"SDD circular {_percent(circular)} (all 5 option rotations right)")
     caption_parts.append(" ".join(f"{task} = {TASK_TITLES[task].lower()}" for task in scores["tasks"]))
-    table = Table(title=title, caption=" | ".join(caption_parts), caption_justify="left")
+    # The title names the model, which is the user's text: shown as is, never read as console markup.
+    table = Table(title=Text(title), caption=" | ".join(caption_parts), caption_justify="left")
     for column in ("task", "scored", "acc %", "prec %", "rec %", "F1 %", "unparsed", "refused", "errors"):
         table.add_column(column, justify="left" if column == "task" else "right")
     for task, result in scores["tasks"].items():

@@ -111,7 +111,8 @@ def _load_records(path: Path, name: str) -> list[Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as whole_error:
-        lines = [line for line in text.splitlines() if line.strip()]
+        # Not splitlines(): it also cuts at U+2028, NEL and the like, which JSON strings may hold raw.
+        lines = [line for line in text.split("\n") if line.strip()]
         records: list[Any] = []
         for line in lines:
             try:

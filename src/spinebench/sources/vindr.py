@@ -131,10 +131,13 @@ def _read_split(
             if missing:
                 return f"missing columns {', '.join(missing)} (header: {', '.join(header) or 'empty'})"
             reader.fieldnames = header  # real exports sometimes pad column names with spaces
-            for row in reader:
-                _add_row(split, name, reader.line_num, row, images, skipped)
+            # Read to the end before using any row: a file that breaks partway is skipped whole, since the
+            # rows before the break may hold only some of an image's radiologists.
+            rows = [(reader.line_num, row) for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         return f"cannot be read as CSV ({error})"
+    for line, row in rows:
+        _add_row(split, name, line, row, images, skipped)
     return None
 
 

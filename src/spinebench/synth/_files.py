@@ -17,6 +17,8 @@ def prepare_synthetic_folder(out: Path, readme: str) -> None:
 
     Any other non-empty folder is refused: a writer must never delete a user's real dataset.
     """
+    if out.exists() and not out.is_dir():
+        raise SpineBenchError(f"{out} exists and is not a folder; choose a new folder")
     if out.exists() and any(out.iterdir()):
         marker = out / MARKER
         if not (marker.is_file() and marker.read_text(errors="replace").startswith("SYNTHETIC")):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from spinebench.errors import SpineBenchError
 from spinebench.synth.buu import write_synthetic_buu
 from spinebench.synth.csxa import write_synthetic_csxa
 from spinebench.synth.rsna_lumbar import write_synthetic_rsna_lumbar
@@ -20,6 +21,8 @@ SOURCE_FOLDERS: Final = {
 
 def write_synthetic_sources(out: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Path]:
     """Writes small fake copies of the four datasets in their native layouts, `scale` times the default."""
+    if out.exists() and not out.is_dir():
+        raise SpineBenchError(f"{out} exists and is not a folder; choose a new folder")
     out.mkdir(parents=True, exist_ok=True)
     return {
         "vindr": write_synthetic_vindr(out / SOURCE_FOLDERS["vindr"], seed=seed, images=24 * scale),
