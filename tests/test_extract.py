@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 from _pytest.mark import ParameterSet
 
@@ -387,3 +389,19 @@ def test_judge_prompt_reply_forms_parse() -> None:
     assert extract_answer(none_form, SDD, multiple=False) == Extraction((), "unparsed")
     sll_form = judge_prompt("Q?", SLL, "L4/L5", multiple=True).split("`")[1]
     assert extract_strict(sll_form.replace("X", "B").replace("Y", "C"), SLL, multiple=True) == ("B", "C")
+
+
+@pytest.mark.parametrize(
+    ("response", "options", "multiple", "letters"),
+    [("L4/L5, " * 4000, SLL, True, ("C",)), ("Osteophytes, " * 4000, SDD, False, ("C",))],
+    ids=["level", "disease"],
+)
+def test_a_degenerate_repetition_is_read_in_linear_time(
+    response: str, options: tuple[str, ...], multiple: bool, letters: tuple[str, ...]
+) -> None:
+    # A small model stuck in a loop until max_tokens repeats one option thousands of times. Each mention
+    # used to rescan its whole unit (clause breaks, other mentions): seconds of CPU on the event loop.
+    started = time.perf_counter()
+    extraction = extract_answer(response, options, multiple=multiple)
+    assert time.perf_counter() - started < 0.5
+    assert extraction == Extraction(letters, "tolerant")

@@ -17,6 +17,7 @@ needles, and regexes run on short units, on lowercased text rather than with IGN
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -402,16 +403,23 @@ def _is_label(label: str, options: Sequence[str]) -> bool:
 
 
 def _negated(low: str, start: int, end: int) -> bool:
-    clause_start, clause_end = 0, len(low)
-    for brk in _CLAUSE_BREAK.finditer(low):
-        if brk.end() <= start:
-            clause_start = brk.end()
-        elif brk.start() >= end:
-            clause_end = brk.start()
-            break
+    # The clause around [start, end): from the end of the last break before it to the first break after it.
+    break_starts, break_ends = _clause_breaks(low)
+    before_index = bisect_right(break_ends, start) - 1
+    after_index = bisect_left(break_starts, end)
+    clause_start = break_ends[before_index] if before_index >= 0 else 0
+    clause_end = break_starts[after_index] if after_index < len(break_starts) else len(low)
     # The space in front lets a negation that opens the clause match the leading `[\s(...]` of the pattern.
     before = f" {low[clause_start:start]}"
     return bool(_NEGATION_BEFORE.search(before) or _NEGATION_AFTER.search(low[end:clause_end]))
+
+
+@lru_cache(maxsize=4)
+def _clause_breaks(low: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Starts and ends of the clause breaks of a unit, found once per unit rather than once per mention:
+    a degenerate answer repeating an option thousands of times would otherwise take seconds."""
+    found = [(m.start(), m.end()) for m in _CLAUSE_BREAK.finditer(low)]
+    return tuple(start for start, _ in found), tuple(end for _, end in found)
 
 
 def _named_options(low: str, options: Sequence[str]) -> tuple[frozenset[str], bool]:
@@ -425,15 +433,29 @@ def _named_options(low: str, options: Sequence[str]) -> tuple[frozenset[str], bo
     ]
     named: set[str] = set()
     rejected = False
+    inside = _nested_spans([(start, end) for start, end, _ in spans])
     for start, end, letter in spans:
         # A shorter option inside a longer one's mention ("stenosis" in "spinal canal stenosis") is not named.
-        if any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans):
+        if (start, end) in inside:
             continue
         if _negated(low, start, end):
             rejected = True
         else:
             named.add(letter)
     return frozenset(named), rejected
+
+
+def _nested_spans(spans: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The spans that lie inside another, different span (in one sweep; comparing every pair would be
+    quadratic in the mentions)."""
+    nested: set[tuple[int, int]] = set()
+    furthest = -1  # the furthest end of the spans seen so far, all of which start at or before this one
+    # By start, longest first: a span is inside another exactly when an earlier one reaches its end.
+    for start, end in sorted(set(spans), key=lambda span: (span[0], -span[1])):
+        if furthest >= end:
+            nested.add((start, end))
+        furthest = max(furthest, end)
+    return nested
 
 
 @lru_cache(maxsize=1024)

@@ -123,3 +123,25 @@ def test_circular_asks_every_rotation_and_always_a_scores_zero(tmp_path: Path) -
     code, _ = _eval("--model", "constant:A", "--circular", "--out", str(tmp_path / "run"))
     assert code == 0
     assert len((tmp_path / "run" / PREDICTIONS).read_text().splitlines()) == 24 * 5 + 14
+
+
+def test_infinite_temperature_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
+    code, output = _eval("--model", "random", "--temperature", "inf", "--out", str(tmp_path / "run"))
+    assert code == 2 and "--temperature" in output and "finite" in output
+    assert not (tmp_path / "run").exists()
+
+
+def test_base_url_without_a_scheme_is_named_before_anything_is_asked(tmp_path: Path) -> None:
+    args = ["--model", "openai:m", "--base-url", "localhost:8000/v1", "--out", str(tmp_path / "run")]
+    code, output = _eval(*args)
+    assert code == 2 and "'localhost:8000/v1' is not a valid http:// or https:// URL" in output
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_key_given_as_api_key_env_is_refused_and_not_written(tmp_path: Path) -> None:
+    secret = "sk-proj-0123456789abcdef"
+    args = ["--model", "openai:m", "--api-key-env", secret, "--base-url", "http://127.0.0.1:9/v1"]
+    args += ["--max-attempts", "1", "--out", str(tmp_path / "run")]
+    code, output = _eval(*args)
+    assert code == 2 and "not the key" in output and secret not in output
+    assert not (tmp_path / "run").exists()

@@ -10,7 +10,7 @@ from spinebench.benchmark import SAMPLE_PATH, Benchmark
 from spinebench.catalog import build_catalog
 from spinebench.catalog._build import Reader
 from spinebench.errors import ModelSpecError
-from spinebench.models import ChatRequest, ProviderOptions, make_provider
+from spinebench.models import ChatRequest, ProviderError, ProviderOptions, make_provider
 from spinebench.models.knn import KnnBaseline, KnnBaselineError, asked_finding
 from spinebench.questions import BuildSettings, build_benchmark
 from spinebench.run import EvalSettings, evaluate
@@ -88,3 +88,13 @@ def test_knn_needs_a_benchmark_with_a_library(tmp_path: Path) -> None:
         make_provider("knn:0", ProviderOptions(benchmark=SAMPLE_PATH))
     with pytest.raises(KnnBaselineError, match=r"library\.npz"):
         make_provider("knn", ProviderOptions(benchmark=SAMPLE_PATH))
+
+
+def test_an_unreadable_image_is_an_error_not_a_wrong_answer(bench: Benchmark) -> None:
+    knn = KnnBaseline(bench.path, k=3)
+    question = next(q for q in bench.iter_questions() if q.task == "SDD")
+    request = ChatRequest(question.id, question.question, b"not an image", question.options, False)
+    with pytest.raises(ProviderError) as caught:
+        asyncio.run(knn.complete(request))
+    assert (caught.value.kind, caught.value.retryable) == ("client", False)
+    assert question.id in caught.value.message

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import pytest
 from PIL import Image
 
+from spinebench.errors import ModelSpecError
 from spinebench.models import (
     ChatRequest,
     Completion,
@@ -282,8 +283,11 @@ def test_recovers_after_one_timeout() -> None:
         StubReply.raw(b"<html>502 Bad Gateway</html>", content_type="text/html"),
         StubReply.raw(b'{"object": "error", "message": "no choices here"}'),
         StubReply.raw(b'{"choices": []}'),
+        StubReply.raw(b'{"choices": [{"index": 0, "text": "My final option: [A]"}]}'),
+        StubReply.raw(b'{"choices": [{"index": 0, "message": null}]}'),
+        StubReply.raw(b"[" * 100_000 + b"]" * 100_000),
     ],
-    ids=["truncated-json", "html", "no-choices", "empty-choices"],
+    ids=["truncated-json", "html", "no-choices", "empty-choices", "no-message", "null-message", "deep-json"],
 )
 def test_malformed_replies_are_bad_responses(reply: StubReply) -> None:
     with OpenAIStubServer(lambda body, index: reply) as stub:
@@ -367,6 +371,52 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
     assert parse_retry_after({"retry-after": "soon"}) is None
     assert parse_retry_after({}) is None
+
+
+def test_non_finite_retry_after_is_ignored() -> None:
+    # asyncio.sleep(nan) never returns: one such header would hang a worker for good.
+    assert parse_retry_after({"retry-after": "nan"}) is None
+    assert parse_retry_after({"retry-after": "inf"}) is None
+    assert parse_retry_after({"retry-after-ms": "nan", "retry-after": "3"}) == 3.0
+
+
+def test_nan_retry_after_from_the_server_still_retries() -> None:
+    script = script_by_marker(
+        {"": [StubReply.error(429, headers={"Retry-After": "nan"}), StubReply.answer()]}
+    )
+    sleep = FakeSleep()
+    with OpenAIStubServer(script) as stub:
+        completion = run(complete_once(provider_for(stub.base_url, sleep=sleep), chat()))
+    assert completion.attempts == 2
+    assert len(sleep.delays) == 1 and 0.0 <= sleep.delays[0] <= FAST_RETRY.max_delay
+
+
+def test_lone_surrogate_in_the_reply_becomes_a_replacement_character() -> None:
+    # A server that cut a string between the two halves of a UTF-16 pair sends "\ud83d" alone; kept as it
+    # is, the answer could not be written to predictions.jsonl (UTF-8) and the run would stop there.
+    body = b'{"choices": [{"message": {"content": "Looks odd \\ud83d\\nMy final option: [A]"}}]}'
+    with OpenAIStubServer(lambda body_, index: StubReply.raw(body)) as stub:
+        completion = run(complete_once(provider_for(stub.base_url), chat()))
+    assert completion.text == "Looks odd \ufffd\nMy final option: [A]"
+    completion.text.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["localhost:8000/v1", "ftp://models.example/v1", "http://", "http://[::1/v1", "http://host:port/v1"],
+)
+def test_a_base_url_that_is_not_http_is_refused_at_construction(url: str) -> None:
+    with pytest.raises(ModelSpecError, match="is not a valid http:// or https:// URL"):
+        OpenAICompatProvider("m", ProviderOptions(base_url=url))
+
+
+def test_a_bad_base_url_from_the_environment_is_refused_without_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "user:s3cret@localhost:8000/v1")
+    with pytest.raises(ModelSpecError) as caught:
+        OpenAICompatProvider("m", ProviderOptions())
+    assert "s3cret" not in str(caught.value) and "OPENAI_BASE_URL" in str(caught.value)
 
 
 def test_stub_counts_calls_per_question_under_concurrency() -> None:

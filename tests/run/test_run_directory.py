@@ -57,3 +57,35 @@ def test_directory_under_a_file_is_named(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(RunDirectoryError, match="cannot write the run directory"):
         RunDirectory.prepare(blocker / "run", {})
+
+
+def test_a_full_disk_is_named_not_a_traceback(tmp_path: Path) -> None:
+    run = RunDirectory.prepare(tmp_path / "run", {"model": "m"})
+    (tmp_path / "run" / PREDICTIONS).touch()
+    run._fd = os.open(tmp_path / "run" / PREDICTIONS, os.O_RDONLY)  # any write now fails, as on a full disk
+    try:
+        with pytest.raises(RunDirectoryError, match=r"predictions\.jsonl: cannot append a prediction"):
+            run.append(Prediction("q1", response="r", letters=("A",), stage="strict"))
+    finally:
+        run.close()
+    (tmp_path / "run" / "scores.json.partial").mkdir()  # where scores.json is written first
+    with pytest.raises(RunDirectoryError, match=r"scores\.json: cannot write"):
+        run.write_scores({"status": "complete"})
+
+
+def test_a_write_cut_short_is_finished(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = RunDirectory.prepare(tmp_path / "run", {"model": "m"})
+    real_write = os.write
+    calls: list[int] = []
+
+    def short_first(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        return real_write(fd, bytes(data[: max(1, len(data) // 2)]) if len(calls) == 1 else data)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", short_first)
+        run.append(Prediction("q1", response="r", letters=("A",), stage="strict"))
+    run.append(Prediction("q2", response="r", letters=("B",), stage="strict"))
+    run.close()
+    assert len(calls) == 2
+    assert set(run.load_predictions()) == {"q1", "q2"}

@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from PIL import Image
 
 from spinebench.benchmark import Benchmark, BenchmarkWriter, Question
-from spinebench.models import ProviderOptions, RetryPolicy
+from spinebench.models import ChatRequest, Completion, ProviderOptions, RetryPolicy
 from spinebench.run import PREDICTIONS, EvalSettings, RunDirectory, evaluate
 from spinebench.testing import OpenAIStubServer, StubReply, script_by_marker, user_text
 
@@ -25,7 +26,7 @@ LEVELS = ("L3/L4", "L1/L2", "L5/S1", "L2/L3", "L4/L5")
 DISEASES = ("Osteophytes", "Healthy", "Spondylolisthesis", "Vertebral collapse", "Disc space narrowing")
 
 # case -> what the server replies; the truth is A for every SDD case, {A, C} for SLL ones.
-SCRIPT = {
+SCRIPT: dict[str, StubReply | list[StubReply]] = {
     "case-01": StubReply.answer("The canal is patent.\nMy final option: [A]"),
     "case-02": StubReply.answer("Looking at the alignment...\n\n**Answer: B**"),
     "case-03": StubReply.answer("Therefore the answer is $\\boxed{A}$."),
@@ -198,3 +199,68 @@ def test_judge_reads_only_what_the_rules_cannot(tmp_path: Path) -> None:
         assert not [r for r in server.requests if "another model's answer" in user_text(r.body)]
     again = RunDirectory(tmp_path / "run").load_predictions()["case-09"]
     assert again.stage == "judge" and again.judge is not None and again.judge["cached"] is True
+
+
+def test_concurrency_below_one_still_runs_to_the_end(tmp_path: Path) -> None:
+    # With 0 the queue was unbounded and the lone worker waited forever for a stop mark.
+    bench = write_cases(tmp_path / "bench")
+    finished: list[str] = []
+
+    def run() -> None:
+        result = evaluate(bench, tmp_path / "run", EvalSettings(model="random", concurrency=0))
+        finished.append(result.scores["status"])
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert finished == ["complete"]
+
+
+class _AnswersOnceThenBreaks:
+    """A provider whose second call fails with a bug (not an infrastructure error): the run stops there."""
+
+    spec = "openai:breaks"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def describe(self) -> dict[str, object]:
+        return {"provider": "breaks"}
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        self.calls += 1
+        if self.calls > 1:
+            raise RuntimeError("provider bug")
+        return Completion("My final option: [A]")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_circular_run_stopped_before_any_rotation_is_incomplete(tmp_path: Path) -> None:
+    writer = BenchmarkWriter(tmp_path / "bench", name="one")
+    image = writer.add_image(_image(1))
+    writer.add_question(
+        Question("only", "SDD", image, "what?", DISEASES, ("A",), DISEASES[0], "synthetic", "xray")
+    )
+    writer.close()
+    settings = EvalSettings(model="openai:breaks", circular=True, concurrency=1)
+    with pytest.raises(RuntimeError, match="provider bug"):
+        evaluate(
+            Benchmark.open(tmp_path / "bench"), tmp_path / "run", settings, provider=_AnswersOnceThenBreaks()
+        )
+    scores = json.loads((tmp_path / "run" / "scores.json").read_text())
+    assert scores["status"] == "incomplete"
+    assert scores["tasks"]["SDD"]["circular"]["pending"] == 1
+
+
+def test_the_seed_of_the_settings_is_the_one_the_random_baseline_draws_with(
+    tmp_path: Path, sample: Benchmark
+) -> None:
+    def letters(seed: int) -> dict[str, tuple[str, ...]]:
+        evaluate(sample, tmp_path / str(seed), EvalSettings(model="random", seed=seed))
+        run_json = json.loads((tmp_path / str(seed) / "run.json").read_text())
+        assert run_json["identity"]["seed"] == run_json["provider"]["seed"] == seed
+        return {qid: p.letters for qid, p in RunDirectory(tmp_path / str(seed)).load_predictions().items()}
+
+    assert letters(1) != letters(2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +27,13 @@ class PromptChoice(StrEnum):
 class VerifyChoice(StrEnum):
     quick = "quick"
     full = "full"
+
+
+def _finite(value: float) -> float:
+    # typer's min= lets "inf" through; it cannot be sent as JSON nor sampled with.
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value
 
 
 def default_run_dir(model: str, subset: str | None) -> Path:
@@ -56,7 +64,9 @@ def eval_command(
     concurrency: int = typer.Option(8, min=1, help="Requests in flight at once."),
     timeout: float = typer.Option(120.0, min=0.1, help="Seconds before one request times out."),
     max_attempts: int = typer.Option(6, min=1, help="Attempts per request on 429, 5xx, timeouts."),
-    temperature: float = typer.Option(0.0, min=0.0, help="Sampling temperature (0 = greedy)."),
+    temperature: float = typer.Option(
+        0.0, min=0.0, callback=_finite, help="Sampling temperature (0 = greedy)."
+    ),
     max_tokens: int = typer.Option(
         1024, "--max-tokens", "--max-new-tokens", min=1, help="Most tokens the model may generate per answer."
     ),

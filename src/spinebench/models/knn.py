@@ -33,7 +33,7 @@ from PIL import Image, UnidentifiedImageError
 from spinebench.benchmark import Benchmark
 from spinebench.embeddings import Encoder, make_encoder
 from spinebench.errors import SpineBenchError
-from spinebench.models._provider import ChatRequest, Completion
+from spinebench.models._provider import ChatRequest, Completion, ProviderError
 from spinebench.models.baselines import final_line
 from spinebench.questions import LIBRARY_FILE, library_from_bytes
 from spinebench.taxonomy import DISEASE_NAMES, HEALTHY, LETTERS, canonical_answer
@@ -116,7 +116,10 @@ class KnnBaseline:
         try:
             vector = await asyncio.to_thread(self._embed, request.image)
         except (UnidentifiedImageError, OSError) as error:
-            return Completion(f"The image could not be read ({error}).")
+            # As for every other backend: an image that cannot be read is an error, never a wrong answer.
+            raise ProviderError(
+                "client", f"image of {request.id} cannot be read: {error}", retryable=False
+            ) from error
         similarities = self.library.vectors @ vector
         same = self.library.image_ids == hashlib.sha256(request.image).hexdigest()
         similarities = np.where(same, -np.inf, similarities)

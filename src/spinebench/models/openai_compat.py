@@ -14,7 +14,9 @@ import dataclasses
 import datetime
 import email.utils
 import json
+import math
 import os
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx2
 import openai
 
+from spinebench.errors import ModelSpecError
 from spinebench.models._messages import chat_messages, is_sendable_jpeg, reencoded_jpeg
 from spinebench.models._provider import ChatRequest, Completion, ErrorKind, ProviderError
 from spinebench.models._retry import call_with_retries
@@ -35,6 +38,7 @@ JPEG_DATA_URL_PREFIX = b"data:image/jpeg;base64,"
 _IMAGE_SLOT = "\x00spinebench-image\x00"
 _IMAGE_SLOT_JSON = json.dumps(_IMAGE_SLOT).encode()
 _EXCERPT_CHARS = 300
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class OpenAICompatProvider:
@@ -55,6 +59,15 @@ class OpenAICompatProvider:
         self._sleep = sleep
         self._client: openai.AsyncOpenAI | None = None
         self._images = DataUrlCache(self.options.image_max_side, self.options.image_quality)
+        # A URL without http(s):// ("localhost:8000/v1") would fail every request as a connection error,
+        # retried and recorded question by question; say so once, before the run starts.
+        _check_base_url(self.options.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+        if not _ENV_NAME.fullmatch(self.options.api_key_env):
+            # Most likely the key itself: it would go into run.json (the name is recorded). Not echoed.
+            raise ModelSpecError(
+                "openai: --api-key-env takes the name of the environment variable holding the key "
+                "(e.g. OPENAI_API_KEY), not the key; the value given is not such a name"
+            )
 
     @property
     def spec(self) -> str:
@@ -204,24 +217,39 @@ def _parse_completion(body: bytes, base_url: str) -> Completion:
 
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise bad("invalid JSON") from None
     choices = data.get("choices") if isinstance(data, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise bad("no choices")
     message = choices[0].get("message")
-    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(message, dict):  # e.g. a completions-API reply ({"text": ...}): not an empty answer
+        raise bad("no message")
+    content = message.get("content")
     if content is not None and not isinstance(content, str):
         raise bad("message content is not text")
     finish_reason = choices[0].get("finish_reason")
     usage = data.get("usage")
     usage = usage if isinstance(usage, dict) else {}
     return Completion(
-        text=content or "",
+        text=_valid_unicode(content or ""),
         input_tokens=_int_or_none(usage.get("prompt_tokens")),
         output_tokens=_int_or_none(usage.get("completion_tokens")),
         finish_reason=finish_reason if isinstance(finish_reason, str) else None,
     )
+
+
+def _valid_unicode(text: str) -> str:
+    """The text with lone surrogates replaced by U+FFFD.
+
+    JSON may escape half of a UTF-16 pair (`"\\ud83d"`, from a server that cut a string mid-character);
+    Python decodes it to a lone surrogate, which no UTF-8 file can hold: writing the answer would fail.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _int_or_none(value: object) -> int | None:
@@ -230,19 +258,15 @@ def _int_or_none(value: object) -> int | None:
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait, from `retry-after-ms` or `Retry-After` (seconds or an HTTP date); None if absent."""
-    milliseconds = headers.get("retry-after-ms")
+    milliseconds = _finite(headers.get("retry-after-ms"))
     if milliseconds is not None:
-        try:
-            return max(float(milliseconds) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        return max(milliseconds / 1000.0, 0.0)
     value = headers.get("retry-after")
     if value is None:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    seconds = _finite(value)
+    if seconds is not None:
+        return max(seconds, 0.0)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -250,6 +274,30 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     if when.tzinfo is None:  # "-0000": an HTTP date is GMT all the same
         when = when.replace(tzinfo=datetime.UTC)
     return max(when.timestamp() - time.time(), 0.0)
+
+
+def _finite(text: str | None) -> float | None:
+    """A header's number; None when absent, not a number, or not finite ("nan" would make a wait that
+    never ends)."""
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _check_base_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number
+        valid = False
+    if not valid:
+        shown = re.sub(r"^([^/]*//)?[^/@]*@", r"\1***@", url)  # never print a password given in the URL
+        raise ModelSpecError(
+            f"openai: base URL {shown!r} is not a valid http:// or https:// URL "
+            "(e.g. http://localhost:8000/v1); check --base-url or $OPENAI_BASE_URL"
+        )
 
 
 def _without_password(url: str) -> str:

@@ -102,10 +102,18 @@ class RunDirectory:
         return latest
 
     def append(self, prediction: Prediction) -> None:
-        if self._fd is None:
-            self._fd = os.open(self.path / PREDICTIONS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        # One write call per line: a killed process leaves whole lines, or one torn last line.
-        os.write(self._fd, (prediction.to_json() + "\n").encode())
+        line = memoryview((prediction.to_json() + "\n").encode())
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path / PREDICTIONS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            # One write call per line: a killed process leaves whole lines, or one torn last line. A write
+            # cut short (a disk filling up) is finished, so that no later line follows a torn one.
+            while line:
+                line = line[os.write(self._fd, line) :]
+        except OSError as error:  # disk full, quota: a torn last line at worst, cut off on the next open
+            raise RunDirectoryError(
+                f"{self.path / PREDICTIONS}: cannot append a prediction ({error.strerror or error})"
+            ) from error
 
     def close(self) -> None:
         if self._fd is not None:
@@ -126,8 +134,11 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "
 
 def _write_json_atomic(file: Path, record: Mapping[str, Any]) -> None:
     temporary = file.with_name(file.name + ".partial")
-    temporary.write_text(json.dumps(record, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
-    os.replace(temporary, file)
+    try:
+        temporary.write_text(json.dumps(record, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
+        os.replace(temporary, file)
+    except OSError as error:
+        raise RunDirectoryError(f"{file}: cannot write ({error.strerror or error})") from error
 
 
 def utc_now() -> str:

@@ -117,6 +117,8 @@ async def _evaluate(
     options = settings.provider_options
     if options.benchmark is None:
         options = dataclasses.replace(options, benchmark=benchmark.path)
+    # The seed run.json records is the one the provider draws with (the random baseline, vLLM's engine).
+    options = dataclasses.replace(options, seed=settings.seed)
     provider = provider or make_provider(settings.model, options)
     if judge is None and settings.judge:
         judge = make_provider(settings.judge, options)
@@ -154,8 +156,12 @@ async def _evaluate(
         # Scores are written even when the run stops early (Ctrl-C, a bad image): they say "incomplete".
         reporter.stop()
         run_dir.close()
+        # Circular as configured, not guessed from the ids: a run stopped before any rotation was answered
+        # must still count the rotations as pending.
         scores = score_run(
-            benchmark.iter_questions(settings.subset), run_dir.load_predictions(with_text=False)
+            benchmark.iter_questions(settings.subset),
+            run_dir.load_predictions(with_text=False),
+            circular=settings.circular or None,
         )
         run_dir.write_scores(scores)
         record |= {"updated": utc_now(), "status": scores["status"]}
@@ -189,12 +195,15 @@ async def _run_all(
     counts: dict[str, int],
     concurrency: int,
 ) -> None:
-    queue: asyncio.Queue[Question | None] = asyncio.Queue(maxsize=2 * concurrency)
+    # At least one worker, and as many stop marks as workers: with 0 the queue would be unbounded and the
+    # one worker would wait for a stop mark forever.
+    workers = max(1, concurrency)
+    queue: asyncio.Queue[Question | None] = asyncio.Queue(maxsize=2 * workers)
 
     async def produce() -> None:
         for question in todo:
             await queue.put(question)
-        for _ in range(concurrency):
+        for _ in range(workers):
             await queue.put(None)
 
     async def work() -> None:
@@ -207,7 +216,7 @@ async def _run_all(
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(produce())
-            for _ in range(max(1, concurrency)):
+            for _ in range(workers):
                 group.create_task(work())
     except BaseExceptionGroup as group:
         # One failure (a missing or altered image) stops the run; report it, not the group around it.
