@@ -145,3 +145,13 @@ def test_a_key_given_as_api_key_env_is_refused_and_not_written(tmp_path: Path) -
     code, output = _eval(*args)
     assert code == 2 and "not the key" in output and secret not in output
     assert not (tmp_path / "run").exists()
+
+
+def test_failures_are_summarised_by_their_message(tmp_path: Path) -> None:
+    code, output = _eval(
+        "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--max-attempts", "1",
+        "--timeout", "2", "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert code == 3
+    assert "38 x connection: cannot reach http://127.0.0.1:9/v1" in output
+    assert "INCOMPLETE" in output

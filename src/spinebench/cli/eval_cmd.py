@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from spinebench.benchmark import SAMPLE_PATH, Benchmark
 from spinebench.cli._errors import reports_errors
 from spinebench.models import SPEC_HELP, GenerationParams, ProviderOptions, RetryPolicy
 from spinebench.report import breakdown_table, scores_table
-from spinebench.run import EvalSettings, RichReporter, evaluate
+from spinebench.run import EvalSettings, RichReporter, RunDirectory, evaluate
 
 EXIT_INCOMPLETE = 3
 
@@ -125,5 +127,14 @@ def eval_command(
         for key in ("disease", "source", "modality"):
             console.print(breakdown_table(result.scores, key, title=f"Accuracy by {key}"))
     console.print(f"Run directory: {result.run_dir}")
+    if result.scores["counts"]["errors"]:
+        # A dead server or a wrong key fails every question the same way: say how, not only how often.
+        failures = Counter(
+            f"{p.error['kind']}: {p.error['message']}"
+            for p in RunDirectory(result.run_dir).load_predictions(with_text=False).values()
+            if p.error is not None
+        )
+        for message, count in failures.most_common(3):
+            console.print(Text(f"{count} x {message}", style="red"))
     if result.scores["status"] != "complete":
         raise typer.Exit(EXIT_INCOMPLETE)
