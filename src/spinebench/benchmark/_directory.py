@@ -269,31 +269,26 @@ class Benchmark:
 
     def read_file(self, name: str) -> bytes:
         """An extra file of the benchmark (see BenchmarkWriter.add_file), checked against the manifest."""
-        entry = self._files.get(name)
-        file = self.path / name
-        if entry is None or name.startswith(IMAGES_DIR + "/") or name == PARQUET_NAME:
-            raise BenchmarkError(f"{file}: not an extra file listed in {MANIFEST_NAME}")
-        try:
-            data = file.read_bytes()
-        except FileNotFoundError as error:
-            raise BenchmarkError(f"{file}: missing (listed in {MANIFEST_NAME})") from error
-        if sha256_bytes(data) != entry["sha256"]:
-            raise BenchmarkError(f"{file}: altered (its sha256 differs from {MANIFEST_NAME})")
-        return data
+        if not self.has_file(name):
+            raise BenchmarkError(f"{self.path / name}: not an extra file listed in {MANIFEST_NAME}")
+        return self._read_checked(name, f"listed in {MANIFEST_NAME}")
 
     def has_file(self, name: str) -> bool:
         return name in self._files and not name.startswith(IMAGES_DIR + "/") and name != PARQUET_NAME
 
     def read_image(self, question: Question) -> bytes:
         """The image bytes of a question, checked against the manifest."""
-        entry = self._files.get(question.image)
-        file = self.path / question.image
-        if entry is None:
+        if question.image not in self._files:
             raise BenchmarkError(f"question {question.id}: image {question.image} is not in {MANIFEST_NAME}")
+        return self._read_checked(question.image, f"image of question {question.id}")
+
+    def _read_checked(self, relative: str, what: str) -> bytes:
+        """A listed file's bytes; an error naming the file (and `what` it is) when missing or altered."""
+        file = self.path / relative
         try:
             data = file.read_bytes()
         except FileNotFoundError as error:
-            raise BenchmarkError(f"{file}: missing (image of question {question.id})") from error
-        if sha256_bytes(data) != entry["sha256"]:
-            raise BenchmarkError(f"{file}: altered (image of question {question.id}; sha256 differs)")
+            raise BenchmarkError(f"{file}: missing ({what})") from error
+        if sha256_bytes(data) != self._files[relative]["sha256"]:
+            raise BenchmarkError(f"{file}: altered ({what}; its sha256 differs from {MANIFEST_NAME})")
         return data
