@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from spinebench.benchmark import SAMPLE_PATH, Benchmark
+from spinebench.catalog import SourceFolders
+from spinebench.synth import write_synthetic_sources
 
 
 @pytest.fixture
@@ -19,3 +21,13 @@ def sample_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def sample() -> Benchmark:
     return Benchmark.open(SAMPLE_PATH, verify="full")
+
+
+@pytest.fixture(scope="session")
+def synthetic_sources(tmp_path_factory: pytest.TempPathFactory) -> SourceFolders:
+    """Synthetic copies of the four datasets in their native layouts (seed 3), read with default options.
+
+    Shared by every test that catalogues or builds; tests must not write into these folders.
+    """
+    folders = write_synthetic_sources(tmp_path_factory.mktemp("synthetic-sources"), seed=3)
+    return SourceFolders(**{name: folders[name] for name in ("vindr", "rsna", "csxa", "buu")})

@@ -4,7 +4,7 @@ import pytest
 
 from spinebench.benchmark import Question
 from spinebench.metrics import score_run
-from spinebench.run import Prediction
+from spinebench.prediction import Prediction
 
 
 def _sdd(qid: str, answer: str, disease: str = "Osteophytes", source: str = "s1") -> Question:

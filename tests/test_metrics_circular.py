@@ -4,7 +4,7 @@ import pytest
 
 from spinebench.benchmark import Question
 from spinebench.metrics import rotate, rotation_id, rotations, score_run, split_rotation_id, unrotate_letter
-from spinebench.run import Prediction
+from spinebench.prediction import Prediction
 from spinebench.taxonomy import LETTERS
 
 OPTIONS = ("Osteophytes", "Healthy", "Spondylolisthesis", "Vertebral collapse", "Disc space narrowing")

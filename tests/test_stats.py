@@ -8,7 +8,7 @@ import pytest
 
 from spinebench.benchmark import Question
 from spinebench.metrics import compare_runs, score_run
-from spinebench.run import Prediction
+from spinebench.prediction import Prediction
 from spinebench.stats import (
     BootstrapSettings,
     binomial_two_sided,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Final
 
@@ -99,6 +100,12 @@ def render_prompt(question: Question, template: PromptTemplate) -> str:
     )
 
 
+def answer_line(letters: Sequence[str], *, multiple: bool) -> str:
+    """The paper's exact final line for these letters: what the built-in baselines reply with."""
+    chosen = ", ".join(letters)
+    return f"My final options: [{chosen}]" if multiple else f"My final option: [{chosen}]"
+
+
 def build_request(
     question: Question, image: bytes | None, template: PromptTemplate, params: GenerationParams
 ) -> ChatRequest:
@@ -107,8 +114,6 @@ def build_request(
         id=question.id,
         text=render_prompt(question, template),
         image=image,
-        choices=question.options,
-        multiple=question.multiple,
         system=template.system,
         params=params,
     )

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from spinebench.benchmark import SAMPLE_PATH, Benchmark, BenchmarkWriter, Question, write_sample_benchmark
+from spinebench.benchmark import SAMPLE_PATH, Benchmark, BenchmarkWriter, Question
 from spinebench.errors import BenchmarkError
+from spinebench.synth import write_sample_benchmark
 
 
 def _png(color: int) -> bytes:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from functools import partial
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -10,35 +9,22 @@ import pydicom
 import pytest
 from typer.testing import CliRunner
 
-from spinebench.catalog import CATALOG_NAME, REPORT_NAME, CatalogError, build_catalog, read_catalog
-from spinebench.catalog._build import Reader
+from spinebench.catalog import (
+    CATALOG_NAME,
+    REPORT_NAME,
+    CatalogError,
+    SourceFolders,
+    build_catalog,
+    read_catalog,
+)
 from spinebench.cli import app
-from spinebench.sources._records import SkippedRecord
-from spinebench.sources.buu import read_buu
-from spinebench.sources.csxa import read_csxa
-from spinebench.sources.rsna_lumbar import read_rsna_lumbar
-from spinebench.sources.vindr import read_vindr
-from spinebench.synth import write_synthetic_sources
+from spinebench.sources import SkippedRecord, read_buu, read_vindr
 
 KEY = b"0123456789abcdef-test-key"
 
 
-@pytest.fixture(scope="module")
-def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return write_synthetic_sources(tmp_path_factory.mktemp("sources"), seed=3)
-
-
-def _readers(sources: dict[str, Path]) -> dict[str, tuple[Reader, Path]]:
-    return {
-        "vindr": (read_vindr, sources["vindr"]),
-        "rsna": (partial(read_rsna_lumbar, min_severity="Moderate"), sources["rsna"]),
-        "csxa": (read_csxa, sources["csxa"]),
-        "buu": (read_buu, sources["buu"]),
-    }
-
-
-def test_catalogue_of_all_four_sources(sources: dict[str, Path], tmp_path: Path) -> None:
-    report = build_catalog(_readers(sources), tmp_path / "cat", key=KEY, workers=2)
+def test_catalogue_of_all_four_sources(synthetic_sources: SourceFolders, tmp_path: Path) -> None:
+    report = build_catalog(synthetic_sources.readers(), tmp_path / "cat", key=KEY, workers=2)
     entries = read_catalog(tmp_path / "cat")
     assert {e.source for e in entries} == {"vindr", "rsna", "csxa", "buu"}
     diseases = {d for e in entries for d in e.diseases}
@@ -55,16 +41,16 @@ def test_catalogue_of_all_four_sources(sources: dict[str, Path], tmp_path: Path)
     assert all(s["reason"] and s["location"] for s in written["skipped"])
 
 
-def test_no_dicom_patient_tag_reaches_the_output(sources: dict[str, Path], tmp_path: Path) -> None:
+def test_no_dicom_patient_tag_reaches_the_output(synthetic_sources: SourceFolders, tmp_path: Path) -> None:
     secrets: set[str] = set()
-    for file in [*sources["vindr"].rglob("*.dicom"), *sources["rsna"].rglob("*.dcm")]:
+    for file in [*synthetic_sources.vindr.rglob("*.dicom"), *synthetic_sources.rsna.rglob("*.dcm")]:
         header = pydicom.dcmread(file, stop_before_pixels=True)
         for tag in ("PatientName", "PatientID", "PatientBirthDate", "StudyDate"):
             value = str(header.get(tag, "")).strip()
             if len(value) >= 4:
                 secrets.add(value)
     assert secrets
-    build_catalog(_readers(sources), tmp_path / "cat", key=KEY, workers=1)
+    build_catalog(synthetic_sources.readers(), tmp_path / "cat", key=KEY, workers=1)
     table_text = json.dumps(pq.read_table(tmp_path / "cat" / CATALOG_NAME).to_pylist())
     blobs = [table_text.encode()] + [f.read_bytes() for f in (tmp_path / "cat").rglob("*") if f.is_file()]
     for secret in secrets:
@@ -72,22 +58,26 @@ def test_no_dicom_patient_tag_reaches_the_output(sources: dict[str, Path], tmp_p
 
 
 def test_same_sources_and_key_give_identical_catalogue_and_rerun_skips(
-    sources: dict[str, Path], tmp_path: Path
+    synthetic_sources: SourceFolders, tmp_path: Path
 ) -> None:
-    first = build_catalog(_readers(sources), tmp_path / "a", key=KEY, workers=2)
-    build_catalog(_readers(sources), tmp_path / "b", key=KEY, workers=1)
+    first = build_catalog(synthetic_sources.readers(), tmp_path / "a", key=KEY, workers=2)
+    build_catalog(synthetic_sources.readers(), tmp_path / "b", key=KEY, workers=1)
     assert (tmp_path / "a" / CATALOG_NAME).read_bytes() == (tmp_path / "b" / CATALOG_NAME).read_bytes()
-    again = build_catalog(_readers(sources), tmp_path / "a", key=KEY, workers=2)
+    again = build_catalog(synthetic_sources.readers(), tmp_path / "a", key=KEY, workers=2)
     assert again.converted == 0 and again.reused == first.converted
     assert (tmp_path / "a" / CATALOG_NAME).read_bytes() == (tmp_path / "b" / CATALOG_NAME).read_bytes()
-    other_key = build_catalog(_readers(sources), tmp_path / "c", key=b"another-key-of-16-bytes", workers=1)
+    other_key = build_catalog(
+        synthetic_sources.readers(), tmp_path / "c", key=b"another-key-of-16-bytes", workers=1
+    )
     assert other_key.images == first.images
     assert (tmp_path / "c" / CATALOG_NAME).read_bytes() != (tmp_path / "a" / CATALOG_NAME).read_bytes()
 
 
-def test_corrupt_dicom_is_skipped_with_file_and_reason(sources: dict[str, Path], tmp_path: Path) -> None:
+def test_corrupt_dicom_is_skipped_with_file_and_reason(
+    synthetic_sources: SourceFolders, tmp_path: Path
+) -> None:
     copy = tmp_path / "vindr"
-    shutil.copytree(sources["vindr"], copy)
+    shutil.copytree(synthetic_sources.vindr, copy)
     kept = {item.path.name for item in read_vindr(copy) if not isinstance(item, SkippedRecord)}
     victim = sorted(f for f in copy.rglob("*.dicom") if f.name in kept)[0]
     victim.write_bytes(victim.read_bytes()[:400])
@@ -97,18 +87,19 @@ def test_corrupt_dicom_is_skipped_with_file_and_reason(sources: dict[str, Path],
     assert all(victim.stem not in e.record for e in read_catalog(tmp_path / "cat"))
 
 
-def test_cli_catalog_and_wrong_folder(sources: dict[str, Path], tmp_path: Path) -> None:
+def test_cli_catalog_and_wrong_folder(synthetic_sources: SourceFolders, tmp_path: Path) -> None:
     runner = CliRunner()
     key_file = tmp_path / "key"
     key_file.write_text("a-private-key-of-enough-length")
     result = runner.invoke(
         app,
-        ["catalog", "--buu", str(sources["buu"]), "--csxa", str(sources["csxa"]),
+        ["catalog", "--buu", str(synthetic_sources.buu), "--csxa", str(synthetic_sources.csxa),
          "--out", str(tmp_path / "cat"), "--key-file", str(key_file), "--workers", "1"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "buu" in result.output and "skipped" in result.output
-    wrong = runner.invoke(app, ["catalog", "--vindr", str(sources["rsna"]), "--out", str(tmp_path / "x"),
+    rsna = str(synthetic_sources.rsna)
+    wrong = runner.invoke(app, ["catalog", "--vindr", rsna, "--out", str(tmp_path / "x"),
                                 "--key-file", str(key_file)])  # fmt: skip
     assert wrong.exit_code == 2
     assert "annotations" in wrong.output
@@ -116,17 +107,19 @@ def test_cli_catalog_and_wrong_folder(sources: dict[str, Path], tmp_path: Path) 
     assert nothing.exit_code == 2 and "at least one source" in nothing.output
 
 
-def test_out_that_is_a_file_is_an_error_naming_it(sources: dict[str, Path], tmp_path: Path) -> None:
+def test_out_that_is_a_file_is_an_error_naming_it(synthetic_sources: SourceFolders, tmp_path: Path) -> None:
     taken = tmp_path / "catalogue"
     taken.write_text("not a folder")
     with pytest.raises(CatalogError, match=r"catalogue: cannot be used as the catalogue folder"):
-        build_catalog({"buu": (read_buu, sources["buu"])}, taken, key=KEY, workers=1)
+        build_catalog({"buu": (read_buu, synthetic_sources.buu)}, taken, key=KEY, workers=1)
     with pytest.raises(CatalogError, match=r"catalogue/inner: cannot be used"):
-        build_catalog({"buu": (read_buu, sources["buu"])}, taken / "inner", key=KEY, workers=1)
+        build_catalog({"buu": (read_buu, synthetic_sources.buu)}, taken / "inner", key=KEY, workers=1)
     assert taken.read_text() == "not a folder"
 
 
-def test_cli_prints_an_out_path_with_brackets_as_written(sources: dict[str, Path], tmp_path: Path) -> None:
+def test_cli_prints_an_out_path_with_brackets_as_written(
+    synthetic_sources: SourceFolders, tmp_path: Path
+) -> None:
     key_file = tmp_path / "key"
     key_file.write_text("a-private-key-of-enough-length")
     # "[v2]" was eaten as a style; "[/]" raised MarkupError once the catalogue was already built.
@@ -134,7 +127,7 @@ def test_cli_prints_an_out_path_with_brackets_as_written(sources: dict[str, Path
         out = tmp_path / name
         result = CliRunner().invoke(
             app,
-            ["catalog", "--buu", str(sources["buu"]), "--out", str(out), "--key-file", str(key_file),
+            ["catalog", "--buu", str(synthetic_sources.buu), "--out", str(out), "--key-file", str(key_file),
              "--workers", "1"],
             env={"COLUMNS": "400"},
         )  # fmt: skip

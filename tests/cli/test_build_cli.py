@@ -63,16 +63,22 @@ def test_build_from_source_folders_then_from_the_catalogue(
     ).read_bytes()
 
 
+# The torch-free encoder, so that these errors are reached with or without the embed extra installed.
+PIXELS = ("--encoder", "pixels")
+
+
 def test_build_errors_are_one_clear_line(sources: dict[str, Path], key_file: Path, tmp_path: Path) -> None:
-    code, output = _invoke("--catalog", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x"))
+    code, output = _invoke("--catalog", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x"), *PIXELS)
     assert code == 2 and "no such catalogue folder" in output
     (tmp_path / "not-a-catalogue").mkdir()
-    code, output = _invoke("--catalog", str(tmp_path / "not-a-catalogue"), "--out", str(tmp_path / "x"))
+    code, output = _invoke(
+        "--catalog", str(tmp_path / "not-a-catalogue"), "--out", str(tmp_path / "x"), *PIXELS
+    )
     assert code == 2 and "catalog.parquet: missing" in output
-    code, output = _invoke("--out", str(tmp_path / "x"))
+    code, output = _invoke("--out", str(tmp_path / "x"), *PIXELS)
     assert code == 2 and "--catalog DIR or at least one source" in output
     code, output = _invoke(
-        "--catalog", str(tmp_path), "--buu", str(sources["buu"]), "--out", str(tmp_path / "x")
+        "--catalog", str(tmp_path), "--buu", str(sources["buu"]), "--out", str(tmp_path / "x"), *PIXELS
     )
     assert code == 2 and "not both" in output
     code, output = _invoke(

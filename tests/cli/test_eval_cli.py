@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
-from spinebench.benchmark import sha256_file
 from spinebench.cli import app
+from spinebench.hashing import sha256_file
 from spinebench.run import PREDICTIONS
 
 runner = CliRunner()

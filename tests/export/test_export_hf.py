@@ -11,6 +11,7 @@ from PIL import Image
 from spinebench.benchmark import SAMPLE_PATH, Benchmark
 from spinebench.export import export_hf
 from spinebench.prompts import PAPER, render_prompt
+from spinebench.testing import require
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def offline_datasets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    datasets = pytest.importorskip("datasets")
+    datasets = require("datasets")
     # datasets reads these once at import; another test may have imported it first
     monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True, raising=False)

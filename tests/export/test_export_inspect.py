@@ -11,6 +11,7 @@ from PIL import Image
 from spinebench.benchmark import SAMPLE_PATH, Benchmark
 from spinebench.export import export_inspect
 from spinebench.prompts import PAPER, render_prompt
+from spinebench.testing import require
 
 # The fields of inspect_ai's Sample that json_dataset reads without a field spec, and the ones exported.
 SAMPLE_FIELDS = {"input", "target", "choices", "id", "metadata", "sandbox", "files", "setup"}
@@ -77,7 +78,7 @@ def test_task_py_compiles_and_defines_both_tasks(folder: Path, tmp_path: Path) -
 
 
 def test_samples_load_through_inspect_ai_when_installed(folder: Path) -> None:
-    pytest.importorskip("inspect_ai")
+    require("inspect_ai")
     from inspect_ai.dataset import json_dataset
     from inspect_ai.model import ContentImage, ContentText
 

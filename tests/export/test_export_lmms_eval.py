@@ -13,13 +13,14 @@ from PIL import Image
 from spinebench.benchmark import SAMPLE_PATH, Benchmark
 from spinebench.export import export_lmms_eval
 from spinebench.prompts import PAPER, render_prompt
+from spinebench.testing import require
 
 HARNESS = Path(__file__).resolve().parents[2] / "src" / "spinebench" / "export" / "harness"
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     """yaml.safe_load plus the `!function module.name` tag that lmms-eval's own loader resolves."""
-    yaml = pytest.importorskip("yaml")
+    yaml = require("yaml")
 
     class TaskLoader(yaml.SafeLoader):  # type: ignore[misc,name-defined]
         pass
@@ -114,7 +115,7 @@ def test_process_docs_split_the_tasks_through_datasets(
 ) -> None:
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    datasets = pytest.importorskip("datasets")
+    datasets = require("datasets")
     config = _load_yaml(folder / "spinebench_sdd.yaml")
     loaded = datasets.load_dataset(
         config["dataset_path"], **config["dataset_kwargs"], cache_dir=str(tmp_path / "cache")

@@ -12,6 +12,7 @@ from PIL import Image
 from spinebench.benchmark import SAMPLE_PATH, Benchmark, BenchmarkWriter, Question
 from spinebench.export import export_vlmevalkit
 from spinebench.prompts import PAPER, render_prompt
+from spinebench.testing import require
 
 COLUMNS = ["index", "image", "question", "A", "B", "C", "D", "E", "answer", "category", "l2-category"]
 EXTRA = ["id", "task", "disease", "source", "modality", "subsets", "prompt"]
@@ -82,7 +83,7 @@ def test_share_images_false_repeats_every_image(sample: Benchmark, tmp_path: Pat
 
 
 def test_tsv_parses_back_with_pandas_as_vlmevalkit_reads_it(sample: Benchmark, tsv: Path) -> None:
-    pd = pytest.importorskip("pandas")
+    pd = require("pandas")
     frame = pd.read_csv(tsv, sep="\t")  # exactly vlmeval.smp.load for .tsv
     assert list(frame.columns) == COLUMNS + EXTRA
     assert len(frame) == 38 and frame["index"].tolist() == list(range(38))

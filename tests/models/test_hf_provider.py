@@ -31,6 +31,7 @@ from spinebench.models.hf import HFProvider
 from spinebench.prompts import PAPER, PLAIN
 from spinebench.run import PREDICTIONS, EvalSettings, evaluate
 from spinebench.taxonomy import DISEASE_NAMES, LEVELS
+from spinebench.testing import require
 
 # A chat template in the usual multimodal style: content is a list of parts; an image part becomes <image>.
 CHAT_TEMPLATE = (
@@ -45,9 +46,9 @@ CHAT_TEMPLATE = (
 def build_tiny_llava(path: Path) -> None:
     """A LLaVA with a 2-layer CLIP vision tower and 2-layer Llama (hidden size 32) and a byte-level BPE
     tokenizer trained here on the prompt wording, saved with save_pretrained."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    tokenizers = pytest.importorskip("tokenizers")
+    torch = require("torch")
+    transformers = require("transformers")
+    tokenizers = require("tokenizers")
     corpus = [PAPER.diagnosis, PAPER.localization, PLAIN.diagnosis, *DISEASE_NAMES, *LEVELS] * 3
     bpe = tokenizers.Tokenizer(tokenizers.models.BPE())
     bpe.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -137,8 +138,6 @@ def request(
         id=rid,
         text=text,
         image=image if image is not None else jpeg(90),
-        choices=("Osteophytes", "Healthy"),
-        multiple=False,
         params=params or GenerationParams(max_tokens=6),
     )
 
@@ -193,7 +192,7 @@ def test_tiny_llava_runs_the_sample_through_spinebench_eval(tiny_model: Path, tm
     assert {p["stage"] for p in lines} <= {"strict", "tolerant", "unparsed", "refused"}
     provider = json.loads((out / "run.json").read_text())["provider"]
     assert provider["provider"] == "hf" and provider["source"] == str(tiny_model.resolve())
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     placement = ("cuda", "bfloat16") if torch.cuda.is_available() else ("cpu", "float32")  # "auto"
     assert (provider["device"], provider["dtype"], provider["batch_size"]) == (*placement, 8)
     assert provider["torch"] and provider["transformers"]
@@ -256,8 +255,6 @@ def test_unreadable_image_fails_alone_and_text_only_requests_work(tiny_model: Pa
         id="judge",
         text="Answer with a letter.",
         image=None,
-        choices=("a", "b"),
-        multiple=False,
         params=params,
     )
     results = asyncio.run(answer_all(on_cpu(tiny_model), [request("Which disease?"), broken, text_only]))
@@ -268,7 +265,7 @@ def test_unreadable_image_fails_alone_and_text_only_requests_work(tiny_model: Pa
 
 
 def test_a_path_without_a_model_is_named(tmp_path: Path) -> None:
-    pytest.importorskip("transformers")
+    require("transformers")
     missing = tmp_path / "no-such-model"
     with pytest.raises(ModelSpecError, match=f"no model at {missing}"):
         make_provider(f"hf:{missing}")
@@ -281,7 +278,7 @@ def test_a_path_without_a_model_is_named(tmp_path: Path) -> None:
 
 
 def test_a_model_that_cannot_load_stops_the_run_with_its_path(tmp_path: Path) -> None:
-    pytest.importorskip("transformers")
+    require("transformers")
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text("{not json")
@@ -300,13 +297,13 @@ def test_missing_extra_is_explained(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 
 def test_bad_dtype_is_refused(tmp_path: Path) -> None:
-    pytest.importorskip("transformers")
+    require("transformers")
     with pytest.raises(ModelSpecError, match="float64"):
         make_provider(f"hf:{tmp_path}", ProviderOptions(dtype="float64"))
 
 
 def test_runs_on_cuda_in_bfloat16_when_there_is_a_gpu(tiny_model: Path) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     provider = HFProvider(str(tiny_model))

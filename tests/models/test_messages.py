@@ -30,9 +30,7 @@ def image_bytes(fmt: str, size: tuple[int, int]) -> bytes:
 
 
 def chat(*, system: str | None = None, image: bytes | None = b"jpeg") -> ChatRequest:
-    return ChatRequest(
-        id="q1", text="Which disease?", image=image, choices=("A", "B"), multiple=False, system=system
-    )
+    return ChatRequest(id="q1", text="Which disease?", image=image, system=system)
 
 
 def test_user_text_then_image_and_system_first() -> None:

@@ -60,8 +60,6 @@ def chat(
         id="q1",
         text=text,
         image=image,
-        choices=("Osteophytes", "Healthy"),
-        multiple=False,
         system=system,
         params=params or GenerationParams(),
     )

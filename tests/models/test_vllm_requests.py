@@ -27,6 +27,7 @@ from spinebench.models import (
     make_provider,
 )
 from spinebench.models.vllm_offline import VLLMProvider, engine_kwargs, sampling_kwargs, vllm_request
+from spinebench.testing import require
 
 
 def jpeg(size: tuple[int, int] = (40, 30)) -> bytes:
@@ -42,8 +43,6 @@ def request(
         id=rid,
         text=f"{rid}: which level?",
         image=jpeg() if image is None else image,
-        choices=("L1/L2", "L2/L3"),
-        multiple=True,
         params=params or GenerationParams(),
     )
 
@@ -190,7 +189,7 @@ def test_provider_batches_requests_through_llm_chat(fake_vllm: type[FakeLLM], mo
 
 def test_one_failing_request_does_not_fail_its_batch(fake_vllm: type[FakeLLM], model_dir: Path) -> None:
     provider = make_provider(f"vllm:{model_dir}", ProviderOptions(batch_size=8))
-    crash = ChatRequest(id="c", text="crash now", image=None, choices=("a",), multiple=False)
+    crash = ChatRequest(id="c", text="crash now", image=None)
     bad_image = request("img", image=b"not an image")
     results = asyncio.run(answer_all(provider, [request("a"), crash, bad_image, request("b")]))
     assert isinstance(results[0], Completion) and isinstance(results[3], Completion)
@@ -228,7 +227,7 @@ def test_wrong_path_and_options_are_refused(fake_vllm: type[FakeLLM], tmp_path: 
 
 
 def test_kwargs_fit_the_real_vllm_api() -> None:
-    vllm = pytest.importorskip("vllm")
+    vllm = require("vllm")
     params = vllm.SamplingParams(**sampling_kwargs(GenerationParams(temperature=0.5, top_p=0.9, seed=1)))
     assert (params.temperature, params.top_p, params.seed) == (0.5, 0.9, 1)
     chat = inspect.signature(vllm.LLM.chat).parameters

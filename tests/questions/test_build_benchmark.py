@@ -4,7 +4,6 @@ import errno
 import json
 import shutil
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,7 @@ from PIL import Image
 
 import spinebench.benchmark._directory as directory_module
 from spinebench.benchmark import Benchmark, Question
-from spinebench.catalog import CatalogError, build_catalog, read_catalog
-from spinebench.catalog._build import Reader
+from spinebench.catalog import CatalogError, SourceFolders, build_catalog, read_catalog
 from spinebench.embeddings import EncoderError, make_encoder
 from spinebench.errors import BenchmarkError
 from spinebench.questions import (
@@ -27,11 +25,6 @@ from spinebench.questions import (
     build_benchmark,
     library_from_bytes,
 )
-from spinebench.sources.buu import read_buu
-from spinebench.sources.csxa import read_csxa
-from spinebench.sources.rsna_lumbar import read_rsna_lumbar
-from spinebench.sources.vindr import read_vindr
-from spinebench.synth import write_synthetic_sources
 from spinebench.taxonomy import HEALTHY
 
 KEY = b"0123456789abcdef-test-key"
@@ -45,16 +38,9 @@ STENOSIS = {"Foraminal stenosis", "Subarticular stenosis", "Spinal canal stenosi
 
 
 @pytest.fixture(scope="module")
-def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def catalog(synthetic_sources: SourceFolders, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("build")
-    sources = write_synthetic_sources(root / "sources", seed=3)
-    readers: dict[str, tuple[Reader, Path]] = {
-        "vindr": (read_vindr, sources["vindr"]),
-        "rsna": (partial(read_rsna_lumbar, min_severity="Moderate"), sources["rsna"]),
-        "csxa": (read_csxa, sources["csxa"]),
-        "buu": (read_buu, sources["buu"]),
-    }
-    build_catalog(readers, root / "catalog", key=KEY, workers=1)
+    build_catalog(synthetic_sources.readers(), root / "catalog", key=KEY, workers=1)
     return root / "catalog"
 
 

@@ -11,7 +11,7 @@ from spinebench.questions import (
     generate_questions,
     rank_classes,
 )
-from spinebench.sources._records import Finding
+from spinebench.sources import Finding
 from spinebench.taxonomy import DISEASE_NAMES, HEALTHY, LEVELS
 
 

@@ -15,8 +15,9 @@ from spinebench.benchmark import open_sample
 from spinebench.cli.leaderboard_cmd import leaderboard_command
 from spinebench.cli.report_cmd import report_command
 from spinebench.metrics import rotations
+from spinebench.prediction import Prediction
 from spinebench.report import ReportSettings, render_html_report, write_html_report
-from spinebench.run import RUN_JSON, EvalSettings, Prediction, RunDirectory, evaluate
+from spinebench.run import RUN_JSON, EvalSettings, RunDirectory, evaluate
 
 PAYLOAD = (
     "<script>alert(1)</script><b>x</b>"

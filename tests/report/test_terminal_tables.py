@@ -6,8 +6,8 @@ from rich.console import Console
 
 from spinebench.benchmark import Question
 from spinebench.metrics import score_run
+from spinebench.prediction import Prediction
 from spinebench.report import scores_table
-from spinebench.run import Prediction
 
 
 def _render(title: str) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from spinebench.errors import RunDirectoryError
-from spinebench.run import PREDICTIONS, Prediction, RunDirectory
+from spinebench.prediction import Prediction
+from spinebench.run import PREDICTIONS, RunDirectory
 
 
 def test_latest_line_wins_and_torn_last_line_is_cut(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from spinebench.errors import SpineBenchError
-from spinebench.sources._records import Finding, SkippedRecord, SourceImage, SourceLayoutError
+from spinebench.sources import Finding, SkippedRecord, SourceImage, SourceLayoutError
 from spinebench.sources.buu import ROW_LEVELS, BuuName, check_layout, parse_buu_name, read_buu
 from spinebench.synth.buu import edge_lines, plan_synthetic_buu, write_synthetic_buu
 

@@ -15,10 +15,11 @@ import pytest
 from PIL import Image
 
 from spinebench.errors import SpineBenchError
-from spinebench.sources._records import SkippedRecord, SourceImage, SourceLayoutError
+from spinebench.sources import SkippedRecord, SourceImage, SourceLayoutError
 from spinebench.sources.csxa import CsxaColumns, check_layout, curvature_disease, read_csxa
 from spinebench.synth.csxa import plan_synthetic_csxa, write_synthetic_csxa
 from spinebench.taxonomy import CSXA_CLASSES
+from spinebench.testing import require
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +193,7 @@ def test_wrong_folder_says_what_was_expected(tmp_path: Path) -> None:
 
 
 def test_xlsx_table_reads_like_csv(tmp_path: Path) -> None:
-    pytest.importorskip("openpyxl")
+    require("openpyxl")
     from_csv = list(read_csxa(write_synthetic_csxa(tmp_path / "csv", seed=3)))
     root = write_synthetic_csxa(tmp_path / "xlsx", seed=3, xlsx=True)
     assert sorted(p.name for p in root.iterdir()) == ["README.txt", "images", "metadata.xlsx"]
@@ -242,7 +243,7 @@ def test_synthetic_csxa_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
 
 
 def test_synthetic_xlsx_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
-    pytest.importorskip("openpyxl")
+    require("openpyxl")
     one = write_synthetic_csxa(tmp_path / "a", seed=7, images=4, xlsx=True) / "metadata.xlsx"
     two = write_synthetic_csxa(tmp_path / "b", seed=7, images=4, xlsx=True) / "metadata.xlsx"
     assert one.read_bytes() == two.read_bytes()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from spinebench.sources._records import Finding, SkippedRecord, SourceImage, SourceLayoutError
+from spinebench.sources import Finding, SkippedRecord, SourceImage, SourceLayoutError
 from spinebench.sources.rsna_lumbar import SeverityThresholdError, read_rsna_lumbar
 from spinebench.synth.rsna_lumbar import write_synthetic_rsna_lumbar
 from spinebench.synth.vindr import write_synthetic_vindr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from spinebench.sources._records import Finding, SkippedRecord, SourceImage, SourceLayoutError
+from spinebench.sources import Finding, SkippedRecord, SourceImage, SourceLayoutError
 from spinebench.sources.vindr import check_layout, read_vindr
 from spinebench.synth.rsna_lumbar import write_synthetic_rsna_lumbar
 from spinebench.synth.vindr import JPEG_INDEX, MONOCHROME1_INDEX, SCENARIOS, write_synthetic_vindr

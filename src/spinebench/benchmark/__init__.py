@@ -5,11 +5,9 @@ from spinebench.benchmark._directory import (
     BenchmarkWriter,
     image_format,
     refuse_existing_benchmark,
-    sha256_bytes,
-    sha256_file,
 )
 from spinebench.benchmark._question import Question
-from spinebench.benchmark._sample import SAMPLE_PATH, open_sample, write_sample_benchmark
+from spinebench.benchmark._sample import SAMPLE_PATH, open_sample
 
 __all__ = [
     "SAMPLE_PATH",
@@ -19,7 +17,4 @@ __all__ = [
     "image_format",
     "open_sample",
     "refuse_existing_benchmark",
-    "sha256_bytes",
-    "sha256_file",
-    "write_sample_benchmark",
 ]

@@ -8,7 +8,6 @@ reaches a model. `verify="full"` hashes every image up front instead.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -24,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from spinebench import __version__
 from spinebench.benchmark._question import QUESTION_SCHEMA, Question, questions_from_batch, questions_to_table
 from spinebench.errors import BenchmarkError
+from spinebench.hashing import sha256_bytes, sha256_file
 
 FORMAT: Final = "spinebench.benchmark"
 FORMAT_VERSION: Final = 1
@@ -33,21 +33,8 @@ IMAGES_DIR: Final = "images"
 IMAGE_EXTENSIONS: Final = {"PNG": ".png", "JPEG": ".jpg"}
 _ROW_GROUP: Final = 8192
 _READ_BATCH: Final = 1024  # small batches keep a reader's memory flat
-_HASH_CHUNK: Final = 1 << 20
 
 Verify = Literal["quick", "full"]
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def image_format(data: bytes, *, what: str) -> str:

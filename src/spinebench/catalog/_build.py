@@ -20,11 +20,11 @@ from typing import Any, Final
 import pyarrow.parquet as pq
 from rich.progress import Progress
 
-from spinebench.benchmark import sha256_bytes
 from spinebench.catalog._entry import CatalogEntry, entries_from_table, entries_to_table
 from spinebench.errors import SpineBenchError
+from spinebench.hashing import sha256_bytes
 from spinebench.imaging import ImageDecodeError, ImagingOptions, encode_png, standardise
-from spinebench.sources._records import SkippedRecord, SourceImage, pseudonym
+from spinebench.sources import SkippedRecord, SourceImage, pseudonym
 
 CATALOG_NAME: Final = "catalog.parquet"
 REPORT_NAME: Final = "build_report.json"

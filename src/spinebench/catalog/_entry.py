@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from spinebench.sources._records import Finding
+from spinebench.sources import Finding
 from spinebench.taxonomy import HEALTHY
 
 

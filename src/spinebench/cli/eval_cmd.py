@@ -14,9 +14,9 @@ from rich.text import Text
 
 from spinebench.benchmark import SAMPLE_PATH, Benchmark
 from spinebench.cli._errors import reports_errors
-from spinebench.models import SPEC_HELP, GenerationParams, ProviderOptions, RetryPolicy
+from spinebench.models import GenerationParams, ProviderOptions, RetryPolicy
 from spinebench.report import breakdown_table, scores_table
-from spinebench.run import EvalSettings, RichReporter, RunDirectory, evaluate
+from spinebench.run import MODEL_HELP, EvalSettings, RichReporter, RunDirectory, evaluate
 
 EXIT_INCOMPLETE = 3
 
@@ -48,7 +48,7 @@ def eval_command(
     bench: Path | None = typer.Argument(
         None, help="Benchmark directory. Without it, the small synthetic sample bundled with SpineBench."
     ),
-    model: str = typer.Option(..., "--model", "-m", help=f"Model spec: {SPEC_HELP}."),
+    model: str = typer.Option(..., "--model", "-m", help=f"Model spec: {MODEL_HELP}."),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Run directory (default runs/<model>). The same command again resumes it."
     ),

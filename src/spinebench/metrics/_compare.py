@@ -14,7 +14,7 @@ from spinebench.stats import (
 )
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
-    from spinebench.run import Prediction
+    from spinebench.prediction import Prediction
 from spinebench.metrics._outcome import Outcome
 
 

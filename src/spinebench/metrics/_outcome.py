@@ -13,7 +13,7 @@ from spinebench.stats import (
 )
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
-    from spinebench.run import Prediction
+    from spinebench.prediction import Prediction
 
 
 BREAKDOWNS: Final = ("disease", "source", "modality")

@@ -18,7 +18,7 @@ from spinebench.stats import (
 from spinebench.taxonomy import LETTERS, TASKS
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
-    from spinebench.run import Prediction
+    from spinebench.prediction import Prediction
 from spinebench.metrics._outcome import BREAKDOWNS, SLL_METRICS, Outcome, Tally, outcomes
 from spinebench.metrics._rotation import ROTATION_MARK, rotations, split_rotation_id
 

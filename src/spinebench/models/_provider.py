@@ -25,17 +25,11 @@ class GenerationParams:
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
-    """One question as a chat: optional system text, then user text followed by one image.
-
-    `choices` (the option texts, lettered A.. in order) and `multiple` are there for baselines that answer
-    without reading the text; real models get everything from `text` and `image`.
-    """
+    """One question as a chat: optional system text, then user text followed by one image (or none)."""
 
     id: str
     text: str
     image: bytes | None
-    choices: tuple[str, ...]
-    multiple: bool
     system: str | None = None
     params: GenerationParams = field(default_factory=GenerationParams)
 

@@ -15,10 +15,11 @@ from typing import Any, Final
 
 import numpy as np
 
-from spinebench.benchmark import BenchmarkWriter, Question, sha256_file
+from spinebench.benchmark import BenchmarkWriter, Question
 from spinebench.catalog import CATALOG_NAME, CatalogEntry, count_diseases, read_catalog
 from spinebench.embeddings import DEFAULT_ENCODER, Encoder, embed_catalog, make_encoder
 from spinebench.errors import BenchmarkError, SpineBenchError
+from spinebench.hashing import sha256_file
 from spinebench.questions._card import CardData, render_card
 from spinebench.questions._generate import diagnosis_id, exclusion_matrix, generate_questions
 from spinebench.questions._hard_negatives import (

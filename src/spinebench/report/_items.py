@@ -16,7 +16,7 @@ import numpy as np
 
 from spinebench.benchmark import Question
 from spinebench.metrics import Outcome, rotation_id, rotations, unrotate_letter
-from spinebench.run import Prediction
+from spinebench.prediction import Prediction
 from spinebench.taxonomy import LETTERS
 
 Status = Literal["right", "wrong", "error", "pending", "absent"]

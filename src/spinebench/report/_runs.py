@@ -20,7 +20,8 @@ from typing import Any
 from spinebench.benchmark import Benchmark, Question
 from spinebench.errors import BenchmarkError, RunDirectoryError
 from spinebench.metrics import score_run, split_rotation_id
-from spinebench.run import PREDICTIONS, RUN_JSON, Prediction
+from spinebench.prediction import Prediction
+from spinebench.run import PREDICTIONS, RUN_JSON
 from spinebench.stats import BootstrapSettings
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from spinebench.errors import RunDirectoryError
-from spinebench.run._prediction import Prediction
+from spinebench.prediction import Prediction
 
 PREDICTIONS: Final = "predictions.jsonl"
 RUN_JSON: Final = "run.json"

@@ -53,8 +53,6 @@ class Judge:
                 id=f"judge:{question.id}",
                 text=text,
                 image=None,
-                choices=question.options,
-                multiple=question.multiple,
                 params=_JUDGE_PARAMS,
             )
             reply = (await self.provider.complete(request)).text

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from spinebench.run._prediction import Prediction
+from spinebench.prediction import Prediction
 
 
 class Reporter(Protocol):

@@ -20,22 +20,32 @@ from pathlib import Path
 from typing import Any
 
 from spinebench import __version__
+from spinebench.baselines import (
+    BASELINE_HELP,
+    Baseline,
+    BaselineOptions,
+    is_baseline_spec,
+    make_baseline,
+)
 from spinebench.benchmark import Benchmark, Question
 from spinebench.extract import Extraction, extract_answer
 from spinebench.metrics import rotations, score_run
 from spinebench.models import (
+    SPEC_HELP,
+    Completion,
     GenerationParams,
     Provider,
     ProviderError,
     ProviderOptions,
     make_provider,
 )
-from spinebench.prompts import TEMPLATES, PromptTemplate, build_request
+from spinebench.prediction import Prediction
+from spinebench.prompts import TEMPLATES, PromptTemplate, answer_line, build_request
 from spinebench.run._directory import RunDirectory, utc_now
 from spinebench.run._judge import Judge
-from spinebench.run._prediction import Prediction
 from spinebench.run._progress import Reporter, SilentReporter
 
+MODEL_HELP = f"{SPEC_HELP} | {BASELINE_HELP}"
 _RECORDED_PACKAGES = ("numpy", "pillow", "pyarrow", "pydicom", "openai", "torch", "transformers", "vllm")
 
 
@@ -53,6 +63,8 @@ class EvalSettings:
     rerun_errors: bool = True
     circular: bool = False
     provider_options: ProviderOptions = field(default_factory=ProviderOptions)
+    # knn's encoder, device and batch size; the seed is `seed` above.
+    baseline_options: BaselineOptions = field(default_factory=BaselineOptions)
 
     def template(self) -> PromptTemplate:
         return TEMPLATES[self.prompt]
@@ -71,11 +83,13 @@ def evaluate(
     out: Path,
     settings: EvalSettings,
     *,
-    provider: Provider | None = None,
+    provider: Provider | Baseline | None = None,
     judge: Provider | None = None,
     reporter: Reporter | None = None,
 ) -> EvalResult:
-    """Answers every remaining question and writes predictions.jsonl, run.json and scores.json."""
+    """Answers every remaining question and writes predictions.jsonl, run.json and scores.json.
+
+    `provider` replaces the one `settings.model` names (a model backend or a built-in baseline)."""
     return asyncio.run(_evaluate(benchmark, out, settings, provider, judge, reporter or SilentReporter()))
 
 
@@ -109,24 +123,17 @@ async def _evaluate(
     benchmark: Benchmark,
     out: Path,
     settings: EvalSettings,
-    provider: Provider | None,
+    provider: Provider | Baseline | None,
     judge: Provider | None,
     reporter: Reporter,
 ) -> EvalResult:
-    # Providers that answer from the benchmark itself (knn and its reference library) need to find it.
-    options = settings.provider_options
-    if options.benchmark is None:
-        options = dataclasses.replace(options, benchmark=benchmark.path)
-    # The seed run.json records is the one the provider draws with (the random baseline, vLLM's engine).
-    options = dataclasses.replace(options, seed=settings.seed)
-    provider = provider or make_provider(settings.model, options)
+    provider = provider or make_answerer(settings)
     if judge is None and settings.judge:
-        judge = make_provider(settings.judge, options)
+        judge = make_provider(settings.judge, _provider_options(settings))
     identity = run_identity(benchmark, settings)
     run_dir = RunDirectory.prepare(out, identity)
-    fit = getattr(provider, "fit", None)
-    if callable(fit):
-        fit((q.multiple, q.answer, q.answer_texts) for q in benchmark.iter_questions(settings.subset))
+    if isinstance(provider, Baseline):
+        provider.fit(benchmark, benchmark.iter_questions(settings.subset))
     previous = run_dir.read_run_json() or {}
     record: dict[str, Any] = {
         "spinebench_version": __version__,
@@ -166,10 +173,26 @@ async def _evaluate(
         run_dir.write_scores(scores)
         record |= {"updated": utc_now(), "status": scores["status"]}
         run_dir.write_run_json(record)
-        await provider.aclose()
+        if not isinstance(provider, Baseline):
+            await provider.aclose()
         if judge is not None:
             await judge.aclose()
     return EvalResult(run_dir.path, scores, counts["answered"], counts["errors"])
+
+
+def make_answerer(settings: EvalSettings) -> Provider | Baseline:
+    """What `settings.model` names: a built-in baseline, or a model backend."""
+    if is_baseline_spec(settings.model):
+        # The seed run.json records is the one the random baseline draws with.
+        return make_baseline(
+            settings.model, dataclasses.replace(settings.baseline_options, seed=settings.seed)
+        )
+    return make_provider(settings.model, _provider_options(settings))
+
+
+def _provider_options(settings: EvalSettings) -> ProviderOptions:
+    # The seed run.json records is the one the model is sent (and vLLM's engine draws with).
+    return dataclasses.replace(settings.provider_options, seed=settings.seed)
 
 
 def _variants(question: Question, settings: EvalSettings) -> list[Question]:
@@ -225,19 +248,24 @@ async def _run_all(
 
 class _Answerer:
     def __init__(
-        self, benchmark: Benchmark, provider: Provider, judge: Judge | None, settings: EvalSettings
+        self,
+        benchmark: Benchmark,
+        provider: Provider | Baseline,
+        judge: Judge | None,
+        settings: EvalSettings,
     ) -> None:
         self._benchmark = benchmark
         self._provider = provider
+        self._baseline = provider if isinstance(provider, Baseline) else None
         self._judge = judge
         self._template = settings.template()
         self._params = settings.params
 
     async def answer(self, question: Question) -> Prediction:
-        request = build_request(question, self._benchmark.read_image(question), self._template, self._params)
+        image = self._benchmark.read_image(question)
         started = time.perf_counter()
         try:
-            completion = await self._provider.complete(request)
+            completion = await self._complete(question, image)
         except ProviderError as error:
             return Prediction(
                 question.id,
@@ -274,3 +302,14 @@ class _Answerer:
             attempts=completion.attempts,
             judge=judged,
         )
+
+    async def _complete(self, question: Question, image: bytes | None) -> Completion:
+        if self._baseline is not None:
+            # A baseline's letters are written as the paper's final line, so they are read like a model's.
+            reply = await self._baseline.answer(question, image)
+            if not reply.letters:
+                return Completion(reply.reason)
+            line = answer_line(reply.letters, multiple=question.multiple)
+            return Completion(f"{reply.reason}\n{line}" if reply.reason else line)
+        assert not isinstance(self._provider, Baseline)
+        return await self._provider.complete(build_request(question, image, self._template, self._params))

@@ -22,8 +22,9 @@ from typing import Any, Final, NamedTuple
 from rich.console import Console
 from rich.progress import Progress
 
-from spinebench.benchmark import BenchmarkWriter, Question, sha256_bytes, sha256_file
+from spinebench.benchmark import BenchmarkWriter, Question
 from spinebench.errors import BenchmarkError, ReleaseFormatError
+from spinebench.hashing import sha256_bytes, sha256_file
 from spinebench.sources._release_text import (
     Rejected,
     answer_letters,

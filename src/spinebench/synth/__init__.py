@@ -3,7 +3,14 @@
 Everything here is clearly marked synthetic; it serves tests, the bundled sample and the demo.
 """
 
+from spinebench.synth._sample import write_sample_benchmark
 from spinebench.synth._sources import SOURCE_FOLDERS, write_synthetic_sources
 from spinebench.synth.phantoms import PhantomSpec, render_phantom
 
-__all__ = ["SOURCE_FOLDERS", "PhantomSpec", "render_phantom", "write_synthetic_sources"]
+__all__ = [
+    "SOURCE_FOLDERS",
+    "PhantomSpec",
+    "render_phantom",
+    "write_sample_benchmark",
+    "write_synthetic_sources",
+]

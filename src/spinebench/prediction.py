@@ -1,12 +1,16 @@
-"""One line of `predictions.jsonl`: what the model said, what was read from it, or why it failed."""
+"""One line of `predictions.jsonl`: what the model said, what was read from it, or why it failed.
+
+It sits below both `run` (which writes predictions) and `metrics` (which scores them), so neither needs the
+other.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any
 
-Stage = Literal["strict", "tolerant", "judge", "unparsed", "refused"]
+from spinebench.extract import Stage
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,12 @@ same catalogue), and lets them vote:
   the first letter). When no neighbour votes for any option, Healthy is answered if it is an option and
   the library has no Healthy image (nothing in the library resembles the offered diseases); otherwise the
   option whose class holds the most similar library image.
-- localization: the K nearest library images labelled with the asked finding (named in the question text;
-  any levelled image when the text names none or the library has none of it) vote per level; the answer is
+- localization: the K nearest library images labelled with the asked finding (the question's `disease`;
+  any levelled image when it names none or the library has none of it) vote per level; the answer is
   every level held by a strict majority of them, or the most voted level when none is (at least one).
 
 It shows how much of a question an image encoder alone can answer: the reference for "visible to an
-encoder". It answers in the paper's final-line format, so it goes through the same extraction as a model.
+encoder". Without an image (a text-only control run) it answers as `prior` does and says so.
 """
 
 from __future__ import annotations
@@ -23,19 +23,20 @@ import asyncio
 import hashlib
 import io
 import threading
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
-from spinebench.benchmark import Benchmark
+from spinebench.baselines._baseline import BaselineAnswer
+from spinebench.baselines._chance import PriorBaseline
+from spinebench.benchmark import Benchmark, Question
 from spinebench.embeddings import Encoder, make_encoder
 from spinebench.errors import SpineBenchError
-from spinebench.models._provider import ChatRequest, Completion, ProviderError
-from spinebench.models.baselines import final_line
-from spinebench.questions import LIBRARY_FILE, library_from_bytes
+from spinebench.models import ProviderError
+from spinebench.questions import LIBRARY_FILE, LibraryArrays, library_from_bytes
 from spinebench.taxonomy import DISEASE_NAMES, HEALTHY, LETTERS, canonical_answer
 
 DEFAULT_K: Final = 10
@@ -50,7 +51,6 @@ class KnnBaselineError(SpineBenchError):
 class KnnBaseline:
     def __init__(
         self,
-        benchmark: Path,
         *,
         k: int = DEFAULT_K,
         encoder: Encoder | None = None,
@@ -61,40 +61,60 @@ class KnnBaseline:
         if k < 1:
             raise KnnBaselineError(f"knn needs K >= 1 neighbours, not {k}")
         self.k = k
-        opened = Benchmark.open(benchmark, verify="quick")
-        built = opened.manifest.get("build") or {}
+        self._encoder: Encoder | None = encoder
+        self._encoder_spec = encoder_spec
+        self._device = device
+        self._batch_size = batch_size
+        self._library: LibraryArrays | None = None
+        self._blind = PriorBaseline()  # answers the questions asked without an image
+        self._lock = threading.Lock()  # one encoder call at a time: encoders are not all thread-safe
+
+    def fit(self, benchmark: Benchmark, questions: Iterable[Question]) -> None:
+        built = benchmark.manifest.get("build") or {}
         recorded = (built.get("encoder") or {}).get("spec")
-        if not opened.has_file(LIBRARY_FILE):
+        if not benchmark.has_file(LIBRARY_FILE):
             raise KnnBaselineError(
-                f"{opened.path}: has no {LIBRARY_FILE} (only benchmarks made by `spinebench build` carry "
+                f"{benchmark.path}: has no {LIBRARY_FILE} (only benchmarks made by `spinebench build` carry "
                 "the reference library the knn baseline votes with)"
             )
-        self.library = library_from_bytes(
-            opened.read_file(LIBRARY_FILE), what=str(opened.path / LIBRARY_FILE)
+        library = library_from_bytes(
+            benchmark.read_file(LIBRARY_FILE), what=str(benchmark.path / LIBRARY_FILE)
         )
-        self.encoder_spec = encoder_spec or recorded
-        if encoder is None:
-            if not self.encoder_spec:
+        self._encoder_spec = self._encoder_spec or recorded
+        if self._encoder is None:
+            if not self._encoder_spec:
                 raise KnnBaselineError(
-                    f"{opened.path}: its manifest does not name the encoder it was built with"
+                    f"{benchmark.path}: its manifest does not name the encoder it was built with"
                 )
-            encoder = make_encoder(self.encoder_spec, device=device, batch_size=batch_size)
-        if encoder.dim != self.library.vectors.shape[1]:
+            self._encoder = make_encoder(self._encoder_spec, device=self._device, batch_size=self._batch_size)
+        if self._encoder.dim != library.vectors.shape[1]:
             raise KnnBaselineError(
-                f"encoder {encoder.name} gives {encoder.dim}-d vectors; {LIBRARY_FILE} holds "
-                f"{self.library.vectors.shape[1]}-d ones (built with {recorded})"
+                f"encoder {self._encoder.name} gives {self._encoder.dim}-d vectors; {LIBRARY_FILE} holds "
+                f"{library.vectors.shape[1]}-d ones (built with {recorded})"
             )
-        self.encoder = encoder
-        self._lock = threading.Lock()  # one encoder call at a time: encoders are not all thread-safe
-        self._row_classes = [str(name) for name in self.library.row_class]
-        self._row_levels = self.library.row_levels
-        self._image_rows: list[list[int]] = [[] for _ in range(len(self.library.vectors))]
-        for row, image in enumerate(self.library.row_image):
+        self._library = library
+        self._row_classes = [str(name) for name in library.row_class]
+        self._row_levels = library.row_levels
+        self._image_rows: list[list[int]] = [[] for _ in range(len(library.vectors))]
+        for row, image in enumerate(library.row_image):
             self._image_rows[int(image)].append(row)
+        self._blind.fit(benchmark, questions)
 
     @property
     def spec(self) -> str:
         return "knn" if self.k == DEFAULT_K else f"knn:{self.k}"
+
+    @property
+    def library(self) -> LibraryArrays:
+        if self._library is None:
+            raise KnnBaselineError("the knn baseline was asked before it was fitted on a benchmark")
+        return self._library
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            raise KnnBaselineError("the knn baseline was asked before it was fitted on a benchmark")
+        return self._encoder
 
     def describe(self) -> dict[str, Any]:
         per_class: dict[str, int] = {}
@@ -104,31 +124,31 @@ class KnnBaseline:
             "provider": "knn",
             "k": self.k,
             "encoder": self.encoder.name,
-            "encoder_spec": self.encoder_spec,
+            "encoder_spec": self._encoder_spec,
             "library_images": len(self.library.vectors),
             "library_rows": len(self._row_classes),
             "library_per_class": dict(sorted(per_class.items())),
         }
 
-    async def complete(self, request: ChatRequest) -> Completion:
-        if request.image is None:
-            return Completion("No image was given, so there is nothing to compare with the library.")
+    async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
+        if image is None:
+            blind = await self._blind.answer(question, None)
+            return BaselineAnswer(
+                blind.letters, "No image was given, so knn answers as the prior baseline does."
+            )
         try:
-            vector = await asyncio.to_thread(self._embed, request.image)
+            vector = await asyncio.to_thread(self._embed, image)
         except (UnidentifiedImageError, OSError) as error:
-            # As for every other backend: an image that cannot be read is an error, never a wrong answer.
+            # As for every backend: an image that cannot be read is an error, never a wrong answer.
             raise ProviderError(
-                "client", f"image of {request.id} cannot be read: {error}", retryable=False
+                "client", f"image of {question.id} cannot be read: {error}", retryable=False
             ) from error
         similarities = self.library.vectors @ vector
-        same = self.library.image_ids == hashlib.sha256(request.image).hexdigest()
+        same = self.library.image_ids == hashlib.sha256(image).hexdigest()
         similarities = np.where(same, -np.inf, similarities)
-        if request.multiple:
-            return self._localize(request, similarities)
-        return self._diagnose(request, similarities)
-
-    async def aclose(self) -> None:
-        return None
+        if question.multiple:
+            return self._localize(question, similarities)
+        return self._diagnose(question, similarities)
 
     def _embed(self, data: bytes) -> npt.NDArray[np.float32]:
         with Image.open(io.BytesIO(data)) as image:
@@ -143,7 +163,7 @@ class KnnBaseline:
         order = np.lexsort((candidates, -similarities[candidates]))
         return [int(i) for i in candidates[order[: self.k]]]
 
-    def _diagnose(self, request: ChatRequest, similarities: npt.NDArray[np.float32]) -> Completion:
+    def _diagnose(self, question: Question, similarities: npt.NDArray[np.float32]) -> BaselineAnswer:
         neighbours = self._nearest(similarities, np.ones(len(similarities), dtype=np.bool_))
         votes: dict[str, float] = {}
         nearest_rank: dict[str, int] = {}
@@ -152,7 +172,7 @@ class KnnBaseline:
                 name = self._row_classes[row]
                 votes[name] = votes.get(name, 0.0) + max(float(similarities[image]), 0.0)
                 nearest_rank.setdefault(name, rank)
-        classes = [canonical_answer(choice) or choice for choice in request.choices]
+        classes = [canonical_answer(option) or option for option in question.options]
         scored = [
             (votes.get(name, 0.0), -nearest_rank.get(name, len(neighbours)), -i)
             for i, name in enumerate(classes)
@@ -164,7 +184,7 @@ class KnnBaseline:
             f"{name} {weight:.3f}" for name, weight in sorted(votes.items(), key=lambda kv: -kv[1])
         )
         reason = f"The {len(neighbours)} nearest library images vote: {summary or 'nothing'}."
-        return Completion(f"{reason}\n{final_line([LETTERS[best]], multiple=False)}")
+        return BaselineAnswer((LETTERS[best],), reason)
 
     def _fallback(self, classes: list[str], similarities: npt.NDArray[np.float32]) -> int:
         library_classes = set(self._row_classes)
@@ -177,8 +197,8 @@ class KnnBaseline:
                 closest[i] = max(closest[i], float(similarities[self.library.row_image[row]]))
         return max(range(len(classes)), key=lambda i: (closest[i], -i))
 
-    def _localize(self, request: ChatRequest, similarities: npt.NDArray[np.float32]) -> Completion:
-        disease = asked_finding(request.text)
+    def _localize(self, question: Question, similarities: npt.NDArray[np.float32]) -> BaselineAnswer:
+        disease = question.disease if question.disease in DISEASE_NAMES else None
         levelled = self._row_levels.any(axis=1)
         rows = np.flatnonzero(levelled & (self.library.row_class == disease)) if disease else np.empty(0, int)
         if len(rows) == 0:
@@ -208,17 +228,9 @@ class KnnBaseline:
                 f"Levels of the {len(neighbours)} nearest images with {disease or 'any finding'}: {tally}"
             )
 
-        letters = sorted(
-            LETTERS[request.choices.index(level)] for level in chosen if level in request.choices
+        letters = tuple(
+            sorted(LETTERS[question.options.index(level)] for level in chosen if level in question.options)
         )
         if not letters:
-            return Completion(f"{reason}\nNone of the options is a level the neighbours hold.")
-        return Completion(f"{reason}\n{final_line(letters, multiple=True)}")
-
-
-def asked_finding(text: str) -> str | None:
-    """The disease a localization question names (the longest name found, so 'spinal canal stenosis' wins
-    over any shorter name it contains)."""
-    lowered = text.lower()
-    named = [name for name in DISEASE_NAMES if name.lower() in lowered]
-    return max(named, key=len) if named else None
+            return BaselineAnswer((), f"{reason}\nNone of the options is a level the neighbours hold.")
+        return BaselineAnswer(letters, reason)

@@ -1,0 +1,121 @@
+"""Baselines that answer without looking: random, constant and prior. They make the chance lines real."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from spinebench.baselines._baseline import BaselineAnswer
+from spinebench.benchmark import Benchmark, Question
+
+
+class RandomBaseline:
+    """Uniform over the options (SDD) or over the non-empty subsets of options (SLL).
+
+    The draw for a question depends only on the seed and the question id, so answers do not change with
+    concurrency, order or resume.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    @property
+    def spec(self) -> str:
+        return "random"
+
+    def describe(self) -> dict[str, Any]:
+        return {"provider": "random", "seed": self.seed}
+
+    def fit(self, benchmark: Benchmark, questions: Iterable[Question]) -> None:
+        return None
+
+    async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
+        rng = random.Random(f"{self.seed}:{question.id}")
+        letters = question.letters
+        if question.multiple:
+            mask = rng.randrange(1, 2 ** len(letters))
+            chosen = tuple(letter for bit, letter in enumerate(letters) if mask >> bit & 1)
+        else:
+            chosen = (rng.choice(letters),)
+        return BaselineAnswer(chosen)
+
+
+class ConstantBaseline:
+    """Always gives the same answer, named by option text (`Healthy`, `L4/L5,L5/S1`) or by letter (`A`).
+
+    A question whose options do not include the answer gets a reply without a final line, which is scored
+    as unparsed (wrong), as it would be for a model.
+    """
+
+    def __init__(self, answer: str) -> None:
+        self.answer_text = answer
+        self._parts = [part.strip() for part in answer.split(",") if part.strip()]
+
+    @property
+    def spec(self) -> str:
+        return f"constant:{self.answer_text}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"provider": "constant", "answer": self.answer_text}
+
+    def fit(self, benchmark: Benchmark, questions: Iterable[Question]) -> None:
+        return None
+
+    async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
+        letters = question.letters
+        lowered = [option.lower() for option in question.options]
+        chosen: set[str] = set()
+        for part in self._parts:
+            if part.lower() in lowered:
+                chosen.add(letters[lowered.index(part.lower())])
+            elif len(part) == 1 and part.upper() in letters:
+                chosen.add(part.upper())
+        if not chosen or (len(chosen) > 1 and not question.multiple):
+            return BaselineAnswer((), f"None of the options is {self.answer_text}.")
+        return BaselineAnswer(tuple(sorted(chosen)))
+
+
+class PriorBaseline:
+    """Answers every question with the most frequent correct answer text of its task.
+
+    Fitted on the answers of the questions being run, so it shows what label imbalance alone earns. Ties go
+    to the alphabetically first answer; a question without that option falls back to the most frequent
+    correct letter.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[bool, tuple[str, ...]] = {}
+        self._letters: dict[bool, tuple[str, ...]] = {}
+
+    @property
+    def spec(self) -> str:
+        return "prior"
+
+    def fit(self, benchmark: Benchmark, questions: Iterable[Question]) -> None:
+        texts: dict[bool, Counter[tuple[str, ...]]] = {False: Counter(), True: Counter()}
+        letters: dict[bool, Counter[tuple[str, ...]]] = {False: Counter(), True: Counter()}
+        for question in questions:
+            texts[question.multiple][tuple(sorted(question.answer_texts))] += 1
+            letters[question.multiple][question.answer] += 1
+        for multiple in (False, True):
+            if texts[multiple]:
+                self._texts[multiple] = min(texts[multiple].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+                self._letters[multiple] = min(letters[multiple].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "provider": "prior",
+            "diagnosis_answer": list(self._texts.get(False, ())),
+            "localization_answer": list(self._texts.get(True, ())),
+        }
+
+    async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
+        texts = self._texts.get(question.multiple, ())
+        letters = question.letters
+        if texts and all(text in question.options for text in texts):
+            chosen = sorted(letters[question.options.index(text)] for text in texts)
+        else:
+            chosen = [letter for letter in self._letters.get(question.multiple, ("A",)) if letter in letters]
+        return BaselineAnswer(tuple(chosen or ["A"]))
