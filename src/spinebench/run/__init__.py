@@ -6,9 +6,12 @@ from spinebench.run._runner import (
     MODEL_HELP,
     EvalResult,
     EvalSettings,
+    Executor,
+    QuestionAnswerer,
     evaluate,
     make_answerer,
     run_identity,
+    variants,
 )
 
 __all__ = [
@@ -18,6 +21,8 @@ __all__ = [
     "SCORES_JSON",
     "EvalResult",
     "EvalSettings",
+    "Executor",
+    "QuestionAnswerer",
     "Reporter",
     "RichReporter",
     "RunDirectory",
@@ -25,4 +30,5 @@ __all__ = [
     "evaluate",
     "make_answerer",
     "run_identity",
+    "variants",
 ]

@@ -13,11 +13,11 @@ import dataclasses
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from spinebench import __version__
 from spinebench.baselines import (
@@ -70,6 +70,20 @@ class EvalSettings:
         return TEMPLATES[self.prompt]
 
 
+class Executor(Protocol):
+    """Answers the questions somewhere other than this process (e.g. across a Ray cluster).
+
+    It builds its own answerers from the run's settings where it runs them, and hands every prediction back
+    through `emit`, which appends it to the run directory: the driver stays the only writer.
+    """
+
+    def describe(self) -> dict[str, Any]:
+        """What answers (the provider's description), for run.json."""
+        ...
+
+    async def execute(self, todo: Iterator[Question], emit: Callable[[Prediction], None]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class EvalResult:
     run_dir: Path
@@ -86,11 +100,15 @@ def evaluate(
     provider: Provider | Baseline | None = None,
     judge: Provider | None = None,
     reporter: Reporter | None = None,
+    executor: Executor | None = None,
 ) -> EvalResult:
     """Answers every remaining question and writes predictions.jsonl, run.json and scores.json.
 
-    `provider` replaces the one `settings.model` names (a model backend or a built-in baseline)."""
-    return asyncio.run(_evaluate(benchmark, out, settings, provider, judge, reporter or SilentReporter()))
+    `provider` replaces the one `settings.model` names (a model backend or a built-in baseline);
+    `executor` answers elsewhere instead (then no provider is made here)."""
+    return asyncio.run(
+        _evaluate(benchmark, out, settings, provider, judge, reporter or SilentReporter(), executor)
+    )
 
 
 def run_identity(benchmark: Benchmark, settings: EvalSettings) -> dict[str, Any]:
@@ -126,10 +144,12 @@ async def _evaluate(
     provider: Provider | Baseline | None,
     judge: Provider | None,
     reporter: Reporter,
+    executor: Executor | None = None,
 ) -> EvalResult:
-    provider = provider or make_answerer(settings)
-    if judge is None and settings.judge:
-        judge = make_provider(settings.judge, _provider_options(settings))
+    if executor is None:
+        provider = provider or make_answerer(settings)
+        if judge is None and settings.judge:
+            judge = make_provider(settings.judge, _provider_options(settings))
     identity = run_identity(benchmark, settings)
     run_dir = RunDirectory.prepare(out, identity)
     if isinstance(provider, Baseline):
@@ -141,7 +161,7 @@ async def _evaluate(
         "updated": utc_now(),
         "status": "running",
         "identity": identity,
-        "provider": provider.describe(),
+        "provider": executor.describe() if executor else _describe(provider),
         "judge_provider": judge.describe() if judge else None,
         "settings": {"concurrency": settings.concurrency, "rerun_errors": settings.rerun_errors},
         "benchmark_path": str(benchmark.path),
@@ -150,15 +170,24 @@ async def _evaluate(
     run_dir.write_run_json(record)
 
     done = run_dir.load_predictions(with_text=False)
-    total = sum(len(_variants(q, settings)) for q in benchmark.iter_questions(settings.subset))
+    total = sum(len(variants(q, settings)) for q in benchmark.iter_questions(settings.subset))
     settled = sum(1 for p in done.values() if not (p.failed and settings.rerun_errors))
     reporter.start(total, settled)
-    answerer = _Answerer(benchmark, provider, Judge(judge, out) if judge else None, settings)
     counts = {"answered": 0, "errors": 0}
+
+    def emit(prediction: Prediction) -> None:
+        run_dir.append(prediction)
+        counts["errors" if prediction.failed else "answered"] += 1
+        reporter.advance(prediction)
+
     try:
-        await _run_all(
-            _todo(benchmark, settings, done), answerer, run_dir, reporter, counts, settings.concurrency
-        )
+        if executor is not None:
+            await executor.execute(_todo(benchmark, settings, done), emit)
+        else:
+            assert provider is not None
+            judged = Judge(judge, out) if judge else None
+            answerer = QuestionAnswerer(benchmark, provider, judged, settings)
+            await _run_all(_todo(benchmark, settings, done), answerer, emit, settings.concurrency)
     finally:
         # Scores are written even when the run stops early (Ctrl-C, a bad image): they say "incomplete".
         reporter.stop()
@@ -173,7 +202,7 @@ async def _evaluate(
         run_dir.write_scores(scores)
         record |= {"updated": utc_now(), "status": scores["status"]}
         run_dir.write_run_json(record)
-        if not isinstance(provider, Baseline):
+        if provider is not None and not isinstance(provider, Baseline):
             await provider.aclose()
         if judge is not None:
             await judge.aclose()
@@ -195,7 +224,7 @@ def _provider_options(settings: EvalSettings) -> ProviderOptions:
     return dataclasses.replace(settings.provider_options, seed=settings.seed)
 
 
-def _variants(question: Question, settings: EvalSettings) -> list[Question]:
+def variants(question: Question, settings: EvalSettings) -> list[Question]:
     """What is asked for a question: itself, or with --circular every rotation of a diagnosis question."""
     if settings.circular and question.task == "SDD":
         return rotations(question)
@@ -204,18 +233,20 @@ def _variants(question: Question, settings: EvalSettings) -> list[Question]:
 
 def _todo(benchmark: Benchmark, settings: EvalSettings, done: dict[str, Prediction]) -> Iterator[Question]:
     for question in benchmark.iter_questions(settings.subset):
-        for variant in _variants(question, settings):
+        for variant in variants(question, settings):
             previous = done.get(variant.id)
             if previous is None or (previous.failed and settings.rerun_errors):
                 yield variant
 
 
+def _describe(provider: Provider | Baseline | None) -> dict[str, Any]:
+    return provider.describe() if provider is not None else {}
+
+
 async def _run_all(
     todo: Iterator[Question],
-    answerer: _Answerer,
-    run_dir: RunDirectory,
-    reporter: Reporter,
-    counts: dict[str, int],
+    answerer: QuestionAnswerer,
+    emit: Callable[[Prediction], None],
     concurrency: int,
 ) -> None:
     # At least one worker, and as many stop marks as workers: with 0 the queue would be unbounded and the
@@ -231,10 +262,7 @@ async def _run_all(
 
     async def work() -> None:
         while (question := await queue.get()) is not None:
-            prediction = await answerer.answer(question)
-            run_dir.append(prediction)
-            counts["errors" if prediction.failed else "answered"] += 1
-            reporter.advance(prediction)
+            emit(await answerer.answer(question))
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -246,7 +274,12 @@ async def _run_all(
         raise group.exceptions[0] from None
 
 
-class _Answerer:
+class QuestionAnswerer:
+    """Turns one question into one prediction: request, reply, extraction, the judge when needed.
+
+    The same class answers in the local runner and on cluster workers, so records match wherever they run.
+    """
+
     def __init__(
         self,
         benchmark: Benchmark,
