@@ -49,7 +49,7 @@ DISEASES: Final[tuple[Disease, ...]] = (
     ),
     Disease("Osteophytes", "OST", "lumbar", ("osteophyte", "bone spur", "bone spurs")),
     Disease("Spinal canal stenosis", "SCS", "lumbar", ("central canal stenosis",)),
-    Disease("Spondylolisthesis", "SPL", "lumbar", ("spondylolysthesis",)),
+    Disease("Spondylolisthesis", "SPL", "lumbar", ("spondylolysthesis", "anterolisthesis")),
     Disease("Vertebral collapse", "VC", "lumbar", ("vertebral compression fracture",)),
     Disease("Straight cervical vertebrae", "SCV", "cervical", ("straight", "straightened cervical spine")),
     Disease("Cervical kyphosis", "CK", "cervical", ("kyphosis",)),

@@ -1,22 +1,37 @@
+"""The public style table: replies in the forms models write, each with the letters the cascade must read
+(or none) and the stage. Used by the cascade's tests and by the test that the exported harness files,
+without spinebench, read every reply the same way."""
+
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
-import pytest
-from _pytest.mark import ParameterSet
+from spinebench.extract import Stage
 
-from spinebench.extract import (
-    Extraction,
-    Stage,
-    extract_answer,
-    extract_strict,
-    extract_tolerant,
-    is_refusal,
-    judge_prompt,
-)
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    name: str
+    response: str
+    options: tuple[str, ...]
+    multiple: bool
+    letters: tuple[str, ...]
+    stage: Stage
+    finish_reason: str | None = None
+
 
 SDD = ("Spondylolisthesis", "Disc space narrowing", "Osteophytes", "Vertebral collapse", "Healthy")
 SLL = ("L2/L3", "L5/S1", "L4/L5", "L3/L4", "L1/L2")
+# Options in which the model's own lettering of the levels happens to be the question's.
+SLL_IN_ORDER = ("L1/L2", "L4/L5", "L2/L3", "L5/S1", "L3/L4")
+STENOSES = ("Stenosis", "Spinal canal stenosis", "Foraminal stenosis", "Osteophytes", "Healthy")
+CERVICAL = (
+    "Cervical lordosis",
+    "Cervical kyphosis",
+    "Straight cervical vertebrae",
+    "Sigmoid cervical vertebrae",
+    "Healthy",
+)
 
 REASONING = (
     "The lateral lumbar radiograph shows the vertebral bodies from L1 to S1.\n\n"
@@ -32,8 +47,18 @@ REFUSAL = (
 )
 
 
-def case(name: str, response: str, letters: str, stage: Stage, *, sll: bool = False) -> ParameterSet:
-    return pytest.param(response, SLL if sll else SDD, sll, tuple(letters), stage, id=name)
+def case(
+    name: str,
+    response: str,
+    letters: str,
+    stage: Stage,
+    *,
+    sll: bool = False,
+    options: tuple[str, ...] | None = None,
+    finish_reason: str | None = None,
+) -> Style:
+    chosen = options if options is not None else SLL if sll else SDD
+    return Style(name, response, chosen, sll, tuple(letters), stage, finish_reason)
 
 
 CASES = [
@@ -126,7 +151,7 @@ CASES = [
     case("letter-is-most-likely", "B is the most likely diagnosis.", "B", "tolerant"),
     case("its-letter", "So it's D.", "D", "tolerant"),
     case("hence-letter", "No slip, no collapse, marginal spurs. Hence C.", "C", "tolerant"),
-    case("therefore-letter-text", "Therefore, D. Vertebral collapse.", "D", "tolerant"),
+    case("therefore-letter-text", "Therefore, D. Vertebral collapse.", "D", "text"),
     case("lone-letter", "C", "C", "tolerant"),
     case("lone-letter-period", "C.", "C", "tolerant"),
     case("lone-lowercase", "c", "C", "tolerant"),
@@ -140,34 +165,34 @@ CASES = [
     case("chinese-shi", "最可能的诊断是骨赘。答案是C", "C", "tolerant"),
     case("chinese-full-width-parens", "答案：B（椎间隙狭窄）", "B", "tolerant"),
     # The text of an option instead of its letter.
-    case("option-text", REASONING + "The most likely diagnosis is spondylolisthesis.", "A", "tolerant"),
-    case("option-text-after-article", "A disc space narrowing is visible at L4.", "B", "tolerant"),
-    case("option-text-healthy", "The spine appears healthy with no abnormalities.", "E", "tolerant"),
+    case("option-text", REASONING + "The most likely diagnosis is spondylolisthesis.", "A", "text"),
+    case("option-text-after-article", "A disc space narrowing is visible at L4.", "B", "text"),
+    case("option-text-healthy", "The spine appears healthy with no abnormalities.", "E", "text"),
     case(
         "option-text-then-disclaimer",
         "It is most consistent with vertebral collapse." + DISCLAIMER,
         "D",
-        "tolerant",
+        "text",
     ),
-    case("option-text-bold", "The most likely diagnosis is **Osteophytes**.", "C", "tolerant"),
+    case("option-text-bold", "The most likely diagnosis is **Osteophytes**.", "C", "text"),
     case(
         "conclusion-then-support",
         REASONING + "Therefore, the most likely diagnosis is osteophytes. This is supported by the beak-like "
         "bony outgrowths.",
         "C",
-        "tolerant",
+        "text",
     ),
-    case("sll-levels", "Narrowing is seen at L4/L5 and L5/S1.", "BC", "tolerant", sll=True),
-    case("sll-level-spellings", "The affected levels are L4-5 and L5-S1.", "BC", "tolerant", sll=True),
-    case("sll-level-dash", "There is narrowing at L4-L5.", "C", "tolerant", sll=True),
+    case("sll-levels", "Narrowing is seen at L4/L5 and L5/S1.", "BC", "text", sll=True),
+    case("sll-level-spellings", "The affected levels are L4-5 and L5-S1.", "BC", "text", sll=True),
+    case("sll-level-dash", "There is narrowing at L4-L5.", "C", "text", sll=True),
     case(
         "sll-levels-preserved-then-finding",
         "The disc spaces at L1/L2, L2/L3 and L3/L4 are preserved. There is narrowing at L4/L5.",
         "C",
-        "tolerant",
+        "text",
         sll=True,
     ),
-    case("sll-level-alone", "L4/L5", "C", "tolerant", sll=True),
+    case("sll-level-alone", "L4/L5", "C", "text", sll=True),
     case(
         "sll-levels-with-letters",
         "The lesions are at L4/L5 and L5/S1 (options C and B).",
@@ -263,145 +288,108 @@ CASES = [
         "",
         "refused",
     ),
-]
-
-
-@pytest.mark.parametrize(("response", "options", "multiple", "letters", "stage"), CASES)
-def test_extract_answer(
-    response: str, options: tuple[str, ...], multiple: bool, letters: tuple[str, ...], stage: Stage
-) -> None:
-    assert extract_answer(response, options, multiple=multiple) == Extraction(letters, stage)
-
-
-def test_case_table_is_large_and_ids_unique() -> None:
-    ids = [param.id for param in CASES]
-    assert len(ids) >= 40
-    assert len(set(ids)) == len(ids)
-
-
-def test_strict_requires_last_line_and_brackets() -> None:
-    assert extract_strict("My final option: [B]", SDD, multiple=False) == ("B",)
-    assert extract_strict("My final option: B", SDD, multiple=False) is None
-    assert extract_strict("My final option: [B]\nConsult a doctor.", SDD, multiple=False) is None
-    assert extract_strict("My final option: [b]", SDD, multiple=False) is None
-    assert extract_strict("**My final option: [B]**", SDD, multiple=False) is None
-    assert extract_strict("My final options: [B, C]", SDD, multiple=False) is None
-    assert extract_strict("My final options: [B, C]", SLL, multiple=True) == ("B", "C")
-    assert extract_strict("My final option: [B]\r\n", SDD, multiple=False) == ("B",)
-
-
-def test_tolerant_reads_what_strict_reads() -> None:
-    assert extract_tolerant("My final options: [C, B]", SLL, multiple=True) == ("B", "C")
-    assert extract_tolerant("Some reasoning without an answer.", SDD, multiple=False) is None
-
-
-def test_option_range_follows_option_count() -> None:
-    three = SDD[:3]
-    assert extract_answer("My final option: [D]", three, multiple=False) == Extraction((), "unparsed")
-    assert extract_answer("My final option: [C]", three, multiple=False) == Extraction(("C",), "strict")
-    assert extract_answer("The answer is D.", three, multiple=False) == Extraction((), "unparsed")
-
-
-def test_option_text_matching_is_whole_phrase_and_prefers_longer_options() -> None:
-    options = ("Stenosis", "Spinal canal stenosis", "Healthy")
-    assert extract_tolerant("It shows spinal canal stenosis.", options, multiple=False) == ("B",)
-    assert extract_tolerant("It shows stenoses.", options, multiple=False) is None
-    assert extract_tolerant("Unhealthy.", options, multiple=False) is None
-
-
-def test_judge_reply_none_is_not_an_answer() -> None:
-    for reply in ("My final option: [NONE]", "My final options: [NONE]", "My final option: []"):
-        assert extract_strict(reply, SLL, multiple=True) is None
-        assert extract_tolerant(reply, SLL, multiple=True) is None
-
-
-def test_long_reasoning_reads_only_the_end() -> None:
-    response = REASONING * 40 + "Option A would fit a slip. In the end, the answer is C."
-    assert len(response) > 10_000
-    assert extract_answer(response, SDD, multiple=False) == Extraction(("C",), "tolerant")
-
-
-@pytest.mark.parametrize(
-    "response",
-    [
-        "I cannot provide a diagnosis based on this image.",
-        "I'm unable to assess radiographs.",
-        "I am not able to interpret medical images.",
-        "As an AI language model, I can't give medical advice.",
-        "Please consult a qualified medical professional for an interpretation.",
-        "I won't make a diagnosis from a single image.",
-        "I'm sorry, but I cannot help with that.",
-        "抱歉，我无法提供医学诊断。",
-    ],
-)
-def test_is_refusal_detects_refusals(response: str) -> None:
-    assert is_refusal(response)
-
-
-@pytest.mark.parametrize(
-    "response",
-    [
+    # Hedges and named alternatives anywhere in the conclusion: no letter from the rules.
+    case("hedge-but-could-be", "I think it's B but could be C.", "", "unparsed"),
+    case("hedge-second-choice", "My first choice is C; a second choice would be D.", "", "unparsed"),
+    case("hedge-or-possibly-parens", "The answer is B (or possibly C)", "", "unparsed"),
+    case("hedge-alternatively-next-line", "Answer: B\nAlternatively D", "", "unparsed"),
+    case("sll-hedge-possibly", "B, C and possibly D", "", "unparsed", sll=True),
+    case("sll-answer-hedged-level", "The answer is B, C and possibly D.", "", "unparsed", sll=True),
+    case("hedge-either-across-lines", "It is either B\nor D.", "", "unparsed"),
+    case("hedge-vs", "Final answer: B vs D", "", "unparsed"),
+    case("sll-hedge-and-or", "The affected levels are L4/L5 and/or L5/S1.", "", "unparsed", sll=True),
+    case("hedge-cannot-be-excluded", "The answer is C, although D cannot be excluded.", "", "unparsed"),
+    case("hedge-less-likely-in-conclusion", "The answer is C; B is less likely.", "", "unparsed"),
+    case("hedge-perhaps", "Perhaps C.", "", "unparsed"),
+    case("hedge-if-not", "C, if not D.", "", "unparsed"),
+    case("hedge-second-most-likely", "The answer is C. The second most likely is D.", "", "unparsed"),
+    case("hedge-chinese-or", "答案是B或C", "", "unparsed"),
+    case("hedge-boxed-or", "\\boxed{\\text{B or C}}", "", "unparsed"),
+    case(
+        "strict-wins-over-differential",
+        "D is less likely because the endplates are intact, and A cannot be excluded on this view.\n"
+        "My final option: [C]",
+        "C",
+        "strict",
+    ),
+    case(
+        "strict-wins-over-alternative-earlier",
+        "Alternatively, it could be B or possibly E.\nMy final option: [C]",
+        "C",
+        "strict",
+    ),
+    # Contradictions.
+    case("contradiction-answer-then-rejected", "Answer: B. Option B is incorrect.", "", "unparsed"),
+    case("contradiction-two-answers", "The answer is B. The answer is D.\nSo B.", "", "unparsed"),
+    case("revision-by-final-line", "The answer is B.\nMy final option: [C]", "C", "strict"),
+    # Option texts instead of letters (stage `text`), matched against this question's options.
+    case("text-diagnosis", "The most likely diagnosis is spondylolisthesis.", "A", "text"),
+    case("text-synonym-anterolisthesis", "The findings indicate anterolisthesis.", "A", "text"),
+    case("text-synonym-normal", "The lumbar spine looks normal.", "E", "text"),
+    case("text-synonym-bone-spurs", "Bone spurs at the anterior vertebral margins.", "C", "text"),
+    case("text-case-and-punctuation", "Diagnosis: DISC-SPACE NARROWING.", "B", "text"),
+    case("text-boxed", "$\\boxed{\\text{Osteophytes}}$", "C", "text"),
+    case("sll-text-final-answer-levels", "Final answer: L4/L5 and L5/S1", "BC", "text", sll=True),
+    case("sll-text-en-dash", "Narrowing at L4–L5.", "C", "text", sll=True),
+    case("sll-text-short-slash", "The lesion is at L4/5.", "C", "text", sll=True),
+    case("cervical-text-kyphosis", "The cervical spine shows kyphosis.", "B", "text", options=CERVICAL),
+    case(
+        "sll-letters-with-own-texts",
+        "Final answer: (A) L1/L2, (B) L4/L5",
+        "AB",
+        "tolerant",
+        sll=True,
+        options=SLL_IN_ORDER,
+    ),
+    case("sll-letter-text-list", "(A) L1/L2, (B) L4/L5", "AB", "tolerant", sll=True, options=SLL_IN_ORDER),
+    case("sll-letters-with-other-texts", "Final answer: (A) L1/L2, (B) L4/L5", "", "unparsed", sll=True),
+    case("text-two-options", "Spondylolisthesis with vertebral collapse.", "", "unparsed"),
+    case("text-inside-another-option", "It shows stenosis.", "", "unparsed", options=STENOSES),
+    case("text-longer-option", "It shows spinal canal stenosis.", "B", "text", options=STENOSES),
+    case("text-loss-of-lordosis", "Loss of lordosis.", "", "unparsed", options=CERVICAL),
+    # Reasoning blocks: stored apart, never read.
+    case(
+        "think-then-strict",
+        "<think>Maybe A or B... no slip, so not A.</think>\nMy final option: [B]",
+        "B",
+        "strict",
+    ),
+    case(
+        "think-hedges-ignored",
+        "<think>It could be C, or possibly D.</think>\nThe answer is C.",
+        "C",
+        "tolerant",
+    ),
+    case("think-without-opening-tag", "Hmm, B or D?</think>\n\nMy final option: [D]", "D", "strict"),
+    case("thinking-tag", "<thinking>A?</thinking>Answer: C", "C", "tolerant"),
+    case("think-answer-only-inside", "<think>The answer is B.</think>", "", "unparsed"),
+    case("think-unclosed", "<think>Looking at L4/L5, the disc is", "", "truncated", sll=True),
+    case(
+        "think-unclosed-after-block",
+        "<think>First pass.</think>Answer: <think>wait, let me re-check B",
         "",
-        "The answer is B.",
-        "I cannot be certain, but the slip suggests spondylolisthesis.",
-        "I think the disc height is reduced at L4/L5.",
-        "The radiologist's view is not available.",
-        "Osteophytes cannot be excluded.",
-    ],
-)
-def test_is_refusal_ignores_non_refusals(response: str) -> None:
-    assert not is_refusal(response)
-
-
-def test_refusal_with_an_answer_is_an_answer() -> None:
-    response = "I cannot give medical advice, but the answer is C."
-    assert extract_answer(response, SDD, multiple=False) == Extraction(("C",), "tolerant")
-
-
-def test_judge_prompt_single() -> None:
-    response = "Option A looks unlikely; I lean towards the spurs."
-    prompt = judge_prompt("Which diagnosis is most likely?", SDD, response, multiple=False)
-    assert "Which diagnosis is most likely?" in prompt
-    for letter, text in zip("ABCDE", SDD, strict=True):
-        assert f"\n{letter}. {text}\n" in f"{prompt}\n"
-    assert response in prompt
-    assert "My final option: [X]" in prompt
-    assert "My final option: [NONE]" in prompt
-    assert "My final options" not in prompt
-    assert "A to E" in prompt
-    assert "Do not answer the question yourself" in prompt
-    assert "more than one option" in prompt
-
-
-def test_judge_prompt_multiple() -> None:
-    prompt = judge_prompt("Which levels?", SLL, "L4/L5 and L5/S1.", multiple=True)
-    assert "My final options: [X, Y]" in prompt
-    assert "My final options: [NONE]" in prompt
-    assert "every option" in prompt
-    assert "E. L1/L2" in prompt
-    assert "more than one option" not in prompt
-
-
-def test_judge_prompt_reply_forms_parse() -> None:
-    prompt = judge_prompt("Q?", SDD, "spurs", multiple=False)
-    answer_form, none_form = prompt.split("`")[1], prompt.split("`")[3]
-    assert extract_strict(answer_form.replace("X", "C"), SDD, multiple=False) == ("C",)
-    assert extract_answer(none_form, SDD, multiple=False) == Extraction((), "unparsed")
-    sll_form = judge_prompt("Q?", SLL, "L4/L5", multiple=True).split("`")[1]
-    assert extract_strict(sll_form.replace("X", "B").replace("Y", "C"), SLL, multiple=True) == ("B", "C")
-
-
-@pytest.mark.parametrize(
-    ("response", "options", "multiple", "letters"),
-    [("L4/L5, " * 4000, SLL, True, ("C",)), ("Osteophytes, " * 4000, SDD, False, ("C",))],
-    ids=["level", "disease"],
-)
-def test_a_degenerate_repetition_is_read_in_linear_time(
-    response: str, options: tuple[str, ...], multiple: bool, letters: tuple[str, ...]
-) -> None:
-    # A small model stuck in a loop until max_tokens repeats one option thousands of times. Each mention
-    # used to rescan its whole unit (clause breaks, other mentions): seconds of CPU on the event loop.
-    started = time.perf_counter()
-    extraction = extract_answer(response, options, multiple=multiple)
-    assert time.perf_counter() - started < 0.5
-    assert extraction == Extraction(letters, "tolerant")
+        "truncated",
+    ),
+    # Cut off by the token limit: not read, whatever it says so far.
+    case("truncated-mid-sentence", "Level by level: option E shows", "", "truncated", finish_reason="length"),
+    case("truncated-with-answer-form", "The answer is B and", "", "truncated", finish_reason="length"),
+    case("finished-normally", "The answer is B.", "B", "tolerant", finish_reason="stop"),
+    # Other languages.
+    case("spanish", "La respuesta correcta es C.", "C", "tolerant"),
+    case("german", "Die Antwort ist B.", "B", "tolerant"),
+    case("french", "La réponse est D.", "D", "tolerant"),
+    case("italian", "La risposta corretta è E.", "E", "tolerant"),
+    case("japanese", "答え：C", "C", "tolerant"),
+    case("japanese-seikai", "正解はB", "B", "tolerant"),
+    # LaTeX.
+    case("boxed-text-letter", "\\boxed{\\text{B}}", "B", "tolerant"),
+    case("boxed-textbf", "The final answer is $\\boxed{\\textbf{D}}$.", "D", "tolerant"),
+    case("boxed-two-letters-sdd", "\\boxed{B, C}", "", "unparsed"),
+    # An answer, then a disclaimer: an answer.
+    case(
+        "answer-then-consult",
+        "Based on the image I'd go with C. Please consult a radiologist.",
+        "C",
+        "tolerant",
+    ),
+]

@@ -1,0 +1,37 @@
+"""Hedges and named alternatives: wording that keeps a second option open, so the rules give no letter.
+
+Two scopes. Inside a letter set ("A or B", "B/C"), `or` and `either` hedge. Over the reply's conclusion (from
+the unit that gives the answer to the end, across punctuation and line breaks), wording such as "or
+possibly", "but could be", "either ... or", "vs", "and/or", "alternatively", "second choice", "cannot be
+excluded" or "less likely" hedges too: "I think it's B but could be C", "Answer: B\\nAlternatively D". Earlier
+reasoning is not read for hedges: ruling options out on the way is how a differential diagnosis is written.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+_HEDGE: Final = re.compile(r"\b(?:or|either)\b")
+_TRAILING_HEDGE: Final = re.compile(r"[\s,]*(?:or\b|/)")
+
+# Matched on lowercased text. Each alternative names a second option kept open, or doubt about the first.
+_CONCLUSION_HEDGE: Final = re.compile(
+    r"\bor\s+(?:possibly|perhaps|maybe|potentially|probably|alternatively|else)\b"
+    r"|\b(?:possibly|perhaps|maybe)\b"
+    r"|\b(?:but|though|although)\s+(?:it\s+|this\s+)?(?:could|might|may|can)\s+(?:also\s+|well\s+)?be\b"
+    r"|\b(?:could|might|may|can)\s+(?:also|equally|just\s+as\s+well)\s+be\b"
+    r"|\beither\b[^\n]{0,200}?\bor\b"
+    r"|\bvs\b\.?|\bversus\b|\band\s*/\s*or\b|\bif\s+not\b|\bor\s+even\b"
+    r"|\balternative(?:ly|s)?\b|\bdifferential\b|\bundecided\b|\btorn\s+between\b"
+    r"|\bsecond(?:ary)?\s+(?:choice|option|pick|guess|possibility|most\s+likely)\b"
+    r"|\b(?:another|other)\s+possibilit(?:y|ies)\b|\bcannot\s+(?:rule\s+out|exclude)\b"
+    r"|\b(?:cannot|can['’]?t|could\s+not|couldn['’]t|not)\s+be\s+(?:excluded|ruled\s+out|distinguished)\b"
+    r"|\bless\s+likely\b|\bequally\s+likely\b|\bas\s+likely\b"
+    r"|或者|或是|也可能|不能排除|或"
+)
+
+
+def hedged_conclusion(low: str, start: int) -> bool:
+    """Whether the lowercased reply hedges from `start` (the conclusion's first unit) to its end."""
+    return _CONCLUSION_HEDGE.search(low, start) is not None
