@@ -15,8 +15,6 @@ from spinebench.export import export_lmms_eval
 from spinebench.prompts import PAPER, render_prompt
 from spinebench.testing import require
 
-HARNESS = Path(__file__).resolve().parents[2] / "src" / "spinebench" / "export" / "harness"
-
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     """yaml.safe_load plus the `!function module.name` tag that lmms-eval's own loader resolves."""
@@ -55,6 +53,7 @@ def test_task_yamls_parse_and_point_at_the_parquet(folder: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == [
         "data",
         "spinebench.yaml",
+        "spinebench_extract.py",
         "spinebench_sdd.yaml",
         "spinebench_sll.yaml",
         "utils.py",
@@ -126,59 +125,3 @@ def test_process_docs_split_the_tasks_through_datasets(
     doc = sll[0]
     assert isinstance(doc["image"], Image.Image)  # datasets decodes it, as lmms-eval hands it over
     assert utils.doc_to_visual(doc)[0].mode == "RGB"
-
-
-_COMPACT_CASES = [
-    ("Long reasoning.\nMy final option: [C]", False, ("C",)),
-    ("My final option: [C].", False, ("C",)),
-    ("**My final options:** [E, A]", True, ("A", "E")),
-    ("My final options: [B D]", True, ("B", "D")),
-    ("Answer: B", False, ("B",)),
-    ("B", False, ("B",)),
-    (" (D) ", False, ("D",)),
-    ("A, C.", True, ("A", "C")),
-    ("My final options: [A, C]", False, ()),  # two letters for a one-answer question
-    ("My final option: [F]", False, ()),  # not among five options
-    ("My final option: [B]\nHope this helps.", False, ()),  # not the last line
-    ("I think it is B because of the slip.", False, ()),
-    ("", False, ()),
-]
-
-
-@pytest.mark.parametrize(("response", "multiple", "expected"), _COMPACT_CASES)
-def test_compact_extractor(response: str, multiple: bool, expected: tuple[str, ...]) -> None:
-    utils = _import(HARNESS / "lmms_eval_utils.py", "spinebench_lmms_utils_compact")
-    assert utils.compact_extract(response, ["a", "b", "c", "d", "e"], multiple) == expected
-
-
-def test_compact_extractor_is_used_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SPINEBENCH_EXTRACT", "compact")
-    compact = _import(HARNESS / "lmms_eval_utils.py", "spinebench_lmms_utils_forced")
-    monkeypatch.delenv("SPINEBENCH_EXTRACT")
-    full = _import(HARNESS / "lmms_eval_utils.py", "spinebench_lmms_utils_full")
-    assert (compact.EXTRACTOR, full.EXTRACTOR) == ("compact", "spinebench")
-    tolerant = "After weighing the options, the answer is C."  # only spinebench's tolerant stage reads it
-    options = ["a", "b", "c", "d", "e"]
-    assert compact.extract_letters(tolerant, options, False) == ()
-    assert full.extract_letters(tolerant, options, False) == ("C",)
-
-
-def _extractor_definitions(path: Path) -> dict[str, str]:
-    """The compact extractor's body and its constants, as ASTs (annotations may differ, code may not)."""
-    wanted = {"compact_extract", "_FINAL_LINE", "_LONE", "LETTERS"}
-    found: dict[str, str] = {}
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.FunctionDef) and node.name in wanted:
-            found[node.name] = "\n".join(ast.dump(statement) for statement in node.body)
-        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-            if isinstance(target, ast.Name) and target.id in wanted:
-                found[target.id] = ast.dump(node.value)
-    return found
-
-
-def test_the_inspect_task_carries_the_same_compact_extractor() -> None:
-    lmms = _extractor_definitions(HARNESS / "lmms_eval_utils.py")
-    inspect = _extractor_definitions(HARNESS / "inspect_task.py")
-    assert set(lmms) == {"compact_extract", "_FINAL_LINE", "_LONE", "LETTERS"}
-    assert lmms == inspect

@@ -5,6 +5,7 @@ Each line of samples.jsonl is an inspect `Sample` in the form `json_dataset` rea
 JSONL, which inspect resolves against the file's folder), `choices` (option texts), `target` (the letter for
 SDD, the list of letters for SLL) and `metadata` (task, disease, source, modality, subsets, answer texts and
 the paper-template `prompt`). Images are copied once each, under the benchmark's content-addressed names.
+`spinebench_extract.py`, spinebench's extraction cascade as one stdlib-only module, sits beside task.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+from spinebench import __version__
 from spinebench.benchmark import Benchmark, Question
 from spinebench.export._common import (
     ExportResult,
@@ -25,6 +27,7 @@ from spinebench.export._common import (
     question_count,
     write_text,
 )
+from spinebench.extract import STANDALONE_MODULE, standalone_source
 from spinebench.prompts import PAPER, render_prompt
 
 INSPECT_DIR: Final = "spinebench_inspect"
@@ -83,9 +86,10 @@ def export_inspect(
     check_written(bench, subset, count, written)
     template = resources.files("spinebench.export").joinpath(TASK_TEMPLATE).read_text(encoding="utf-8")
     task = write_text(folder / TASK_NAME, template)
+    extractor = write_text(folder / STANDALONE_MODULE, standalone_source(__version__))
     image_files = tuple(folder / image for image in sorted(images))
     return ExportResult(
-        "inspect", out, folder, count, len(images), (folder / SAMPLES_NAME, task, *image_files)
+        "inspect", out, folder, count, len(images), (folder / SAMPLES_NAME, task, extractor, *image_files)
     )
 
 

@@ -4,6 +4,7 @@
     <out>/spinebench/spinebench_sdd.yaml    SDD accuracy
     <out>/spinebench/spinebench_sll.yaml    SLL exact-set accuracy, precision, recall, F1
     <out>/spinebench/utils.py               images, prompts, answer extraction, scores (self-contained)
+    <out>/spinebench/spinebench_extract.py  spinebench's extraction cascade, stdlib only, used by utils.py
     <out>/spinebench/data/test.parquet      the Hugging Face export's columns, images embedded
 
 The YAMLs load the data with `dataset_path: parquet` and `dataset_kwargs.data_files`, which `datasets`
@@ -30,6 +31,7 @@ from spinebench.export._common import (
     write_text,
 )
 from spinebench.export._hf import SPLIT, write_question_parquet
+from spinebench.extract import STANDALONE_MODULE, standalone_source
 from spinebench.prompts import PAPER
 
 TASK_DIR: Final = "spinebench"
@@ -68,6 +70,7 @@ def export_lmms_eval(
     files.append(write_text(folder / f"{GROUP}.yaml", header + group_yaml()))
     utils = resources.files("spinebench.export").joinpath(UTILS_TEMPLATE).read_text(encoding="utf-8")
     files.append(write_text(folder / "utils.py", utils))
+    files.append(write_text(folder / STANDALONE_MODULE, standalone_source(__version__)))
     return ExportResult("lmms-eval", out, folder, count, len(images), tuple(files))
 
 

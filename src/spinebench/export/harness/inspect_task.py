@@ -11,54 +11,54 @@ relative to samples.jsonl). Two ways to ask and score:
 - prompt="inspect" (default): inspect's `multiple_choice` solver (chain of thought, final line
   `ANSWER: X`; `multiple_correct` for SLL) and `choice()` scorer. Standard inspect; the wording is inspect's.
 - prompt="paper": the question as SpineBench's `paper` template renders it (metadata["prompt"]), answered
-  with `generate()`, scored by reading the protocol's final line `My final option(s): [...]` (through
-  `spinebench.extract` when spinebench is importable, else a compact reader of that line). This matches
-  `spinebench eval` without a judge.
+  with `generate()`, scored by SpineBench's own extraction cascade (`spinebench_extract.py` beside this
+  file, written by the exporter from the package's code; spinebench need not be installed). This matches
+  `spinebench eval` without a judge; a reply cut off by max_tokens is not read (stage `truncated`).
+
+Both generate greedily (temperature 0) with at most 1024 new tokens, as `spinebench eval` does. Against an
+OpenAI-compatible server (vLLM, SGLang) pass `-M responses_api=false`.
 
 Scores are exact: SDD accuracy; SLL exact-set accuracy (precision and recall: run `spinebench eval`).
 """
 
 from __future__ import annotations
 
-import re
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import Dataset, json_dataset
+from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import CORRECT, INCORRECT, Score, Scorer, Target, accuracy, choice, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, multiple_choice, solver
 
 SAMPLES = Path(__file__).resolve().parent / "samples.jsonl"
-LETTERS = "ABCDEFGHIJ"
-_FINAL_LINE = re.compile(
-    r"[\s*_#>]*(?i:my\s+final\s+options?|final\s+answers?|answers?)[\s*_]*[:：][\s*_]*"
-    r"\[?\s*(?P<set>[A-J](?:\s*,\s*[A-J]|\s+[A-J])*)\s*\]?[\s*_.]*"
-)
-_LONE = re.compile(r"[\s*_(\[]*(?P<set>[A-J](?:\s*,\s*[A-J])*)[\s*_)\].]*")
+# As `spinebench eval`: greedy, and room for the reasoning the paper prompt asks for before the answer.
+GENERATION = GenerateConfig(temperature=0.0, max_tokens=1024)
 
 
-def compact_extract(response: str, options: list[str], multiple: bool) -> tuple[str, ...]:
-    """The letters of the final line or of a letters-only reply; () when absent or invalid."""
-    lines = [line for line in response.splitlines() if line.strip()]
-    if not lines:
-        return ()
-    match = _FINAL_LINE.fullmatch(lines[-1]) or _LONE.fullmatch(response)
-    if match is None:
-        return ()
-    letters = tuple(sorted(set(re.findall(r"[A-J]", match["set"]))))
-    if any(letter not in LETTERS[: len(options)] for letter in letters):
-        return ()
-    if not multiple and len(letters) != 1:
-        return ()
-    return letters
+def _load_extractor() -> ModuleType:
+    """`spinebench_extract.py` from this file's folder, whatever the working directory."""
+    path = Path(__file__).resolve().with_name("spinebench_extract.py")
+    name = f"spinebench_extract_{abs(hash(str(path)))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path}: cannot load SpineBench's extractor; export the task again")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
 
 
-def extract_letters(response: str, options: list[str], multiple: bool) -> tuple[str, ...]:
-    try:
-        from spinebench.extract import extract_answer
-    except ImportError:
-        return compact_extract(response, options, multiple)
-    return extract_answer(response, options, multiple=multiple).letters
+_EXTRACT = _load_extractor()
+
+
+def extract_letters(
+    response: str, options: list[str], multiple: bool, finish_reason: str | None = None
+) -> tuple[str, ...]:
+    return _EXTRACT.extract_answer(response, options, multiple=multiple, finish_reason=finish_reason).letters
 
 
 def spinebench_dataset(task_name: str) -> Dataset:
@@ -83,7 +83,9 @@ def paper_final_line(multiple: bool) -> Scorer:
 
     async def score(state: TaskState, target: Target) -> Score:
         options = [option.value for option in state.choices]
-        letters = extract_letters(state.output.completion, options, multiple)
+        # inspect's "max_tokens" stop reason is the server's finish_reason "length".
+        cut = "length" if state.output.stop_reason == "max_tokens" else None
+        letters = extract_letters(state.output.completion, options, multiple, cut)
         right = bool(letters) and set(letters) == set(target.target)
         return Score(
             value=CORRECT if right else INCORRECT,
@@ -100,6 +102,7 @@ def _task(task_name: str, multiple: bool, prompt: str) -> Task:
             dataset=spinebench_dataset(task_name),
             solver=[paper_prompt()],
             scorer=paper_final_line(multiple),
+            config=GENERATION,
         )
     if prompt != "inspect":
         raise ValueError(f"prompt must be 'inspect' or 'paper', not {prompt!r}")
@@ -107,6 +110,7 @@ def _task(task_name: str, multiple: bool, prompt: str) -> Task:
         dataset=spinebench_dataset(task_name),
         solver=multiple_choice(cot=True, multiple_correct=multiple),
         scorer=choice(),
+        config=GENERATION,
     )
 
 

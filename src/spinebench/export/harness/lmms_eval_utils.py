@@ -4,72 +4,44 @@ Self-contained on purpose (lmms-eval loads it by path): it needs Pillow, and `da
 Each row of data/test.parquet carries the prompt already rendered with SpineBench's `paper` template, so the
 model sees the same words as under `spinebench eval`.
 
-Answer extraction: when the `spinebench` package is importable, its rule cascade (`spinebench.extract`:
-the protocol's final line, then tolerant answer forms) reads the answers, so scores match `spinebench eval`
-run without a judge. Otherwise a compact built-in extractor reads only the protocol's final line
-(`My final option: [X]`, `My final options: [X, Y]`, also `Answer: X`) or a reply that is nothing but
-letters. Set SPINEBENCH_EXTRACT=compact to use the compact one even when spinebench is installed.
-`EXTRACTOR` names the one in use. Nothing extractable is scored as wrong.
+Answer extraction: `spinebench_extract.py` beside this file is spinebench's own extraction cascade, written
+by the exporter from the package's code (standard library only), so answers are read exactly as
+`spinebench eval` reads them without a judge, whether or not spinebench is installed. lmms-eval passes no
+finish_reason, so a reply cut off by the token limit is read as it stands. Nothing extractable is wrong.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
-import os
-import re
-from collections.abc import Callable, Sequence
-from typing import Any, Final
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from PIL import Image
 
-LETTERS: Final = "ABCDEFGHIJ"
-Extractor = Callable[[str, Sequence[str], bool], tuple[str, ...]]
 
-# The final line, alone on the last non-empty line: "My final options: [A, C]", "**Answer:** B".
-_FINAL_LINE: Final = re.compile(
-    r"[\s*_#>]*(?i:my\s+final\s+options?|final\s+answers?|answers?)[\s*_]*[:：][\s*_]*"
-    r"\[?\s*(?P<set>[A-J](?:\s*,\s*[A-J]|\s+[A-J])*)\s*\]?[\s*_.]*"
-)
-# A reply that is only letters: "B", "(B)", "A, C."
-_LONE: Final = re.compile(r"[\s*_(\[]*(?P<set>[A-J](?:\s*,\s*[A-J])*)[\s*_)\].]*")
-
-
-def compact_extract(response: str, options: Sequence[str], multiple: bool) -> tuple[str, ...]:
-    """The letters of the final line or of a letters-only reply; () when absent or invalid."""
-    lines = [line for line in response.splitlines() if line.strip()]
-    if not lines:
-        return ()
-    match = _FINAL_LINE.fullmatch(lines[-1]) or _LONE.fullmatch(response)
-    if match is None:
-        return ()
-    letters = tuple(sorted(set(re.findall(r"[A-J]", match["set"]))))
-    if any(letter not in LETTERS[: len(options)] for letter in letters):
-        return ()
-    if not multiple and len(letters) != 1:
-        return ()
-    return letters
+def _load_extractor() -> ModuleType:
+    """`spinebench_extract.py` from this file's folder (lmms-eval does not put that folder on sys.path)."""
+    path = Path(__file__).resolve().with_name("spinebench_extract.py")
+    name = f"spinebench_extract_{abs(hash(str(path)))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path}: cannot load SpineBench's extractor; export the task again")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
 
 
-def _spinebench_extractor() -> Extractor | None:
-    if os.environ.get("SPINEBENCH_EXTRACT", "auto").strip().lower() == "compact":
-        return None
-    try:
-        from spinebench.extract import extract_answer
-    except ImportError:
-        return None
-
-    def extract(response: str, options: Sequence[str], multiple: bool) -> tuple[str, ...]:
-        return extract_answer(response, options, multiple=multiple).letters
-
-    return extract
-
-
-_FULL: Final = _spinebench_extractor()
-EXTRACTOR: Final = "spinebench" if _FULL is not None else "compact"
+_EXTRACT = _load_extractor()
 
 
 def extract_letters(response: str, options: Sequence[str], multiple: bool) -> tuple[str, ...]:
-    return (_FULL or compact_extract)(response, options, multiple)
+    letters: tuple[str, ...] = _EXTRACT.extract_answer(response, list(options), multiple=multiple).letters
+    return letters
 
 
 def sdd_docs(dataset: Any) -> Any:
