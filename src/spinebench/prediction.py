@@ -27,6 +27,9 @@ class Prediction:
     output_tokens: int | None = None
     attempts: int = 1
     judge: dict[str, Any] | None = field(default=None)
+    # A reasoning model's thinking (a `<think>` block, or the server's reasoning field), kept apart from
+    # `response` and never read for the answer.
+    reasoning: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -46,6 +49,7 @@ class Prediction:
         record["letters"] = tuple(record.get("letters") or ())
         if not with_text:
             record["response"] = record["judge"] = None
+            record["reasoning"] = None
         return cls(**record)
 
 

@@ -174,11 +174,16 @@ def test_resume_after_kill_9_equals_an_uninterrupted_run(tmp_path: Path, sample:
 
 def test_judge_reads_only_what_the_rules_cannot(tmp_path: Path) -> None:
     bench = write_cases(tmp_path / "bench")
-    rules = {"another model's answer": StubReply.answer("My final option: [B]"), **SCRIPT}
+    rules = {
+        "provide a medical diagnosis from an image": StubReply.answer("My final option: [NONE]"),
+        "another model's answer": StubReply.answer("My final option: [B]"),
+        **SCRIPT,
+    }
     with OpenAIStubServer(script_by_marker(rules)) as server:
         result = evaluate(bench, tmp_path / "run", _settings(server.base_url, judge="openai:judge"))
         judged = [r for r in server.requests if "another model's answer" in user_text(r.body)]
-    assert len(judged) == 1 and "case-09" in user_text(judged[0].body)
+    asked = sorted(case for r in judged for case in ("case-04", "case-09") if f"{case}:" in user_text(r.body))
+    assert asked == ["case-04", "case-09"] and len(judged) == 2
     assert judged[0].body["model"] == "judge" and judged[0].image_urls == []
     predictions = RunDirectory(tmp_path / "run").load_predictions()
     assert predictions["case-09"].stage == "judge" and predictions["case-09"].letters == ("B",)
@@ -186,8 +191,10 @@ def test_judge_reads_only_what_the_rules_cannot(tmp_path: Path) -> None:
         "response": "My final option: [B]",
         "letters": ["B"],
         "cached": False,
+        "after": "unparsed",
     }
-    assert predictions["case-04"].stage == "refused"  # a refusal is not sent to the judge
+    # A refusal is read by the judge too; it stays `refused` only when the judge finds no letter either.
+    assert predictions["case-04"].stage == "refused" and predictions["case-04"].judge is not None
     assert result.scores["tasks"]["SDD"]["stages"]["judge"] == 1
     run_json = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run_json["identity"]["judge"] == "openai:judge"
@@ -199,6 +206,36 @@ def test_judge_reads_only_what_the_rules_cannot(tmp_path: Path) -> None:
         assert not [r for r in server.requests if "another model's answer" in user_text(r.body)]
     again = RunDirectory(tmp_path / "run").load_predictions()["case-09"]
     assert again.stage == "judge" and again.judge is not None and again.judge["cached"] is True
+
+
+def test_truncated_replies_are_recorded_and_reach_the_judge(tmp_path: Path) -> None:
+    bench = write_cases(tmp_path / "bench")
+    script: dict[str, StubReply | list[StubReply]] = {
+        # The judge: a letter for the reply cut off by max_tokens, none for the one cut off while thinking.
+        "Level by level": StubReply.answer("My final option: [E]"),
+        "another model's answer": StubReply.answer("My final option: [NONE]"),
+        **SCRIPT,  # the cases below replace theirs, in SCRIPT's place: after the judge's markers
+        "case-01": StubReply.answer("Level by level: option E shows", finish_reason="length"),
+        "case-02": StubReply.answer("<think>The slip at L4 suggests A, but the disc", finish_reason="length"),
+        "case-03": StubReply.answer("<think>A or D?</think>\nMy final option: [A]"),
+        "case-10": StubReply.answer("My final option: [A]", reasoning="Spurs? No, the slip decides it."),
+    }
+    with OpenAIStubServer(script_by_marker(script)) as server:
+        result = evaluate(bench, tmp_path / "run", _settings(server.base_url, judge="openai:judge"))
+        judged = [user_text(r.body) for r in server.requests if "another model's answer" in user_text(r.body)]
+    predictions = RunDirectory(tmp_path / "run").load_predictions()
+    cut, thinking, closed, apart = (predictions[f"case-{n:02d}"] for n in (1, 2, 3, 10))
+    assert any("Level by level: option E shows" in text for text in judged)
+    assert any("The slip at L4 suggests A, but the disc" in text for text in judged)  # the thinking so far
+    assert (cut.stage, cut.letters) == ("judge", ("E",)) and cut.judge is not None
+    assert cut.judge["after"] == "truncated"
+    assert (thinking.stage, thinking.letters) == ("truncated", ())
+    assert thinking.response == "" and thinking.reasoning == "The slip at L4 suggests A, but the disc"
+    assert (closed.stage, closed.letters, closed.response) == ("strict", ("A",), "My final option: [A]")
+    assert closed.reasoning == "A or D?"
+    assert apart.reasoning == "Spurs? No, the slip decides it." and apart.response == "My final option: [A]"
+    assert result.scores["tasks"]["SDD"]["truncated"] == 1
+    assert result.scores["counts"]["truncated"] == 1
 
 
 def test_concurrency_below_one_still_runs_to_the_end(tmp_path: Path) -> None:

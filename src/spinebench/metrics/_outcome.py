@@ -123,6 +123,7 @@ class Tally:
             "pending": self.pending,
             "unparsed": self.stages.get("unparsed", 0),
             "refused": self.stages.get("refused", 0),
+            "truncated": self.stages.get("truncated", 0),
             "stages": dict(sorted(self.stages.items())),
             # The chance line of the group's questions (all of them, so it is the same for every run).
             "chance": {m: round(v / self.questions, 6) for m, v in self.chance.items()}

@@ -147,6 +147,7 @@ def score_run(
             "pending": pending,
             "unparsed": sum(t.stages.get("unparsed", 0) for t in tasks.values()),
             "refused": sum(t.stages.get("refused", 0) for t in tasks.values()),
+            "truncated": sum(t.stages.get("truncated", 0) for t in tasks.values()),
             "errors_by_kind": dict(sorted(error_kinds.items())),
         },
         "tasks": task_scores,

@@ -36,11 +36,15 @@ class ChatRequest:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
+    """A reply. `reasoning` is a reasoning model's thinking when the server returns it apart from the text
+    (vLLM's `reasoning_content`); it is stored, never read for the answer."""
+
     text: str
     input_tokens: int | None = None
     output_tokens: int | None = None
     finish_reason: str | None = None
     attempts: int = 1
+    reasoning: str | None = None
 
 
 class ProviderError(Exception):

@@ -229,6 +229,9 @@ def _parse_completion(body: bytes, base_url: str) -> Completion:
     if content is not None and not isinstance(content, str):
         raise bad("message content is not text")
     finish_reason = choices[0].get("finish_reason")
+    # vLLM and SGLang with a reasoning parser return the thinking apart: `reasoning_content` (older
+    # releases and DeepSeek's API) or `reasoning` (newer vLLM, OpenRouter).
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
     usage = data.get("usage")
     usage = usage if isinstance(usage, dict) else {}
     return Completion(
@@ -236,6 +239,7 @@ def _parse_completion(body: bytes, base_url: str) -> Completion:
         input_tokens=_int_or_none(usage.get("prompt_tokens")),
         output_tokens=_int_or_none(usage.get("completion_tokens")),
         finish_reason=finish_reason if isinstance(finish_reason, str) else None,
+        reasoning=_valid_unicode(reasoning) if isinstance(reasoning, str) and reasoning else None,
     )
 
 

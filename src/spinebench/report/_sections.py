@@ -1,7 +1,7 @@
 """The numbers behind each section of the HTML report, computed from loaded runs (no HTML here).
 
 - Confusion: SDD rotation-0 answers, true disease (row) vs the text of the option chosen (column); answers
-  with no letter (unparsed, refused) form a "no answer" column. Errors and pending are left out.
+  with no letter (truncated, unparsed, refused) form a "no answer" column. Errors and pending are left out.
 - SLL per level: a level's precision is how often it was right when chosen, its recall how often it was
   chosen when right; counted over scored answers, levels named by option text.
 - Latency and tokens: over every answered request of the run (rotations included), errors left out.
@@ -22,7 +22,7 @@ from spinebench.stats import BootstrapSettings
 from spinebench.taxonomy import ANSWER_CLASSES, LETTERS, TASKS
 
 NO_ANSWER = "no answer"
-STAGES = ("strict", "tolerant", "judge", "unparsed", "refused")
+STAGES = ("strict", "tolerant", "text", "judge", "truncated", "unparsed", "refused")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from spinebench import __version__
 from spinebench.baselines import (
@@ -28,7 +28,7 @@ from spinebench.baselines import (
     make_baseline,
 )
 from spinebench.benchmark import Benchmark, Question
-from spinebench.extract import Extraction, extract_answer
+from spinebench.extract import Extraction, extract_answer, split_reasoning
 from spinebench.metrics import rotations, score_run
 from spinebench.models import (
     SPEC_HELP,
@@ -46,6 +46,9 @@ from spinebench.run._judge import Judge
 from spinebench.run._progress import Reporter, SilentReporter
 
 MODEL_HELP = f"{SPEC_HELP} | {BASELINE_HELP}"
+# Stages the judge reads when one is configured: no letter from the rules (`refused` stays only when the
+# judge finds none either), or a reply cut off by the token limit.
+_JUDGED: Final = frozenset({"unparsed", "refused", "truncated"})
 _RECORDED_PACKAGES = ("numpy", "pillow", "pyarrow", "pydicom", "openai", "torch", "transformers", "vllm")
 
 
@@ -308,25 +311,38 @@ class QuestionAnswerer:
                 attempts=error.attempts,
             )
         latency = round(time.perf_counter() - started, 4)
-        extraction = extract_answer(completion.text, question.options, multiple=question.multiple)
+        extraction = extract_answer(
+            completion.text,
+            question.options,
+            multiple=question.multiple,
+            finish_reason=completion.finish_reason,
+        )
+        # The thinking is stored apart from the answer: the server's reasoning field, and any think block.
+        reply = split_reasoning(completion.text)
+        reasoning = "\n\n".join(part for part in (completion.reasoning, reply.reasoning) if part) or None
+        response = completion.text if reply.reasoning is None else reply.answer
+        # What the judge reads: the answer, or, for a reply cut off while thinking, the thinking so far.
+        judged_text = response if response.strip() else (reasoning or "")
         judged: dict[str, Any] | None = None
-        if extraction.stage == "unparsed" and self._judge is not None and completion.text.strip():
+        if extraction.stage in _JUDGED and self._judge is not None and judged_text.strip():
             try:
-                reading = await self._judge.read(question, completion.text)
+                reading = await self._judge.read(question, judged_text)
             except ProviderError as error:
                 return Prediction(
                     question.id,
-                    response=completion.text,
+                    response=response,
+                    reasoning=reasoning,
                     error={"kind": f"judge_{error.kind}", "message": error.message},
                     latency_s=latency,
                     attempts=completion.attempts,
                 )
-            judged = reading.record
+            judged = reading.record | {"after": extraction.stage}
             if reading.letters:
                 extraction = Extraction(reading.letters, "judge")
         return Prediction(
             question.id,
-            response=completion.text,
+            response=response,
+            reasoning=reasoning,
             letters=extraction.letters,
             stage=extraction.stage,
             latency_s=latency,

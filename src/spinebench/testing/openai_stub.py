@@ -48,6 +48,7 @@ class StubReply:
     prompt_tokens: int = 100
     completion_tokens: int = 12
     finish_reason: str = "stop"
+    reasoning: str | None = None  # sent as the message's `reasoning_content`, as vLLM's reasoning parsers do
 
     @classmethod
     def answer(
@@ -58,6 +59,7 @@ class StubReply:
         completion_tokens: int = 12,
         finish_reason: str = "stop",
         delay: float = 0.0,
+        reasoning: str | None = None,
     ) -> StubReply:
         """A normal chat completion whose message content is `text` (None sends `"content": null`)."""
         return cls(
@@ -66,6 +68,7 @@ class StubReply:
             completion_tokens=completion_tokens,
             finish_reason=finish_reason,
             delay=delay,
+            reasoning=reasoning,
         )
 
     @classmethod
@@ -262,6 +265,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _completion_json(reply: StubReply, model: object, number: int) -> bytes:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+    if reply.reasoning is not None:
+        message["reasoning_content"] = reply.reasoning
     completion = {
         "id": f"chatcmpl-stub-{number}",
         "object": "chat.completion",
@@ -270,7 +276,7 @@ def _completion_json(reply: StubReply, model: object, number: int) -> bytes:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": reply.text},
+                "message": message,
                 "finish_reason": reply.finish_reason,
             }
         ],
