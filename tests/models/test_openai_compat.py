@@ -468,3 +468,13 @@ def test_stub_runs_as_a_process() -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=5)
     assert "Warning" not in stderr
+
+
+def test_a_reasoning_field_is_kept_apart_from_the_text() -> None:
+    reply = StubReply.answer("My final option: [B]", reasoning="Spurs? No: the disc is thin.")
+    with OpenAIStubServer(script_by_marker({"Which": reply})) as stub:
+        completion = run(complete_once(provider_for(stub.base_url), chat()))
+    assert completion.text == "My final option: [B]"
+    assert completion.reasoning == "Spurs? No: the disc is thin."
+    with OpenAIStubServer() as stub:
+        assert run(complete_once(provider_for(stub.base_url), chat())).reasoning is None
