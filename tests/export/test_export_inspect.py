@@ -90,3 +90,29 @@ def test_samples_load_through_inspect_ai_when_installed(folder: Path) -> None:
     assert isinstance(text, ContentText) and isinstance(image, ContentImage)
     assert Path(image.image).is_file()  # resolved against the JSONL's folder
     assert first.choices is not None and len(first.choices) == 5
+
+
+def test_both_tasks_generate_greedily_with_eval_s_token_limit(folder: Path) -> None:
+    pytest.importorskip("inspect_ai", reason="pip install inspect-ai")
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("spinebench_inspect_task_config", folder / "task.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    for prompt in ("inspect", "paper"):
+        for make in (module.spinebench_sdd, module.spinebench_sll):
+            config = make(prompt=prompt).config
+            assert (config.temperature, config.max_tokens) == (0.0, 1024)
+    # A reply stopped by max_tokens is not read, as under `spinebench eval`.
+    assert module.extract_letters("My final option: [B]", ["a", "b", "c"], False) == ("B",)
+    assert module.extract_letters("My final option: [B]", ["a", "b", "c"], False, "length") == ()
+
+
+def test_task_py_states_the_generation_settings(folder: Path) -> None:
+    source = (folder / "task.py").read_text(encoding="utf-8")
+    assert "GenerateConfig(temperature=0.0, max_tokens=1024)" in source
+    assert source.count("config=GENERATION") == 2
+    assert "-M responses_api=false" in source

@@ -52,6 +52,29 @@ def test_the_issue_hedges_give_no_letter(response: str) -> None:
     assert extract_answer(response, SDD, multiple=False) == Extraction((), "unparsed")
 
 
+@pytest.mark.parametrize(
+    ("response", "options", "multiple", "letters"),
+    [
+        ("The most likely diagnosis is spondylolisthesis.", SDD, False, ("A",)),
+        ("Final answer: L4/L5 and L5/S1", SLL, True, ("B", "C")),
+        ("Narrowing at L4-5, L5–S1.", SLL, True, ("B", "C")),
+        ("The slip is an anterolisthesis.", SDD, False, ("A",)),
+        ("The spine is normal.", SDD, False, ("E",)),
+    ],
+)
+def test_the_issue_option_texts_map_to_their_letters(
+    response: str, options: tuple[str, ...], multiple: bool, letters: tuple[str, ...]
+) -> None:
+    assert extract_answer(response, options, multiple=multiple) == Extraction(letters, "text")
+
+
+def test_letters_with_their_own_texts_read_and_with_other_texts_do_not() -> None:
+    in_order = ("L1/L2", "L4/L5", "L2/L3", "L5/S1", "L3/L4")
+    for reply in ("Final answer: (A) L1/L2, (B) L4/L5", "(A) L1/L2, (B) L4/L5"):
+        assert extract_answer(reply, in_order, multiple=True) == Extraction(("A", "B"), "tolerant")
+        assert extract_answer(reply, SLL, multiple=True) == Extraction((), "unparsed")
+
+
 def test_a_hedged_level_makes_the_set_unparsed_not_shorter() -> None:
     assert extract_answer("B, C and possibly D", SLL, multiple=True) == Extraction((), "unparsed")
 

@@ -13,7 +13,8 @@ import re
 from typing import Final
 
 _HEDGE: Final = re.compile(r"\b(?:or|either)\b")
-_TRAILING_HEDGE: Final = re.compile(r"[\s,]*(?:or\b|/)")
+# After a letter set: "B or C", "B/C", and the same in other languages ("B o C", "B oder C", "B ou C").
+_TRAILING_HEDGE: Final = re.compile(r"[\s,]*(?:(?:or|o|oder|ou|oppure|ou\s+bien)\b|/|或)")
 
 # Matched on lowercased text. Each alternative names a second option kept open, or doubt about the first.
 _CONCLUSION_HEDGE: Final = re.compile(

@@ -100,6 +100,10 @@ _END_LETTER_AFTER: Final = re.compile(
     r"|therefore))\s*$"
 )
 _END_WINDOW: Final = 12
+# A unit that ends in words after "option X", with no closing punctuation: the reply was cut off.
+_UNFINISHED: Final = re.compile(
+    r"(?:options?|choices?)\s+[a-z](?:\s*,\s*[a-z]|\s+and\s+[a-z])*\s+[a-z][\w'’ ,]*$"
+)
 
 _DISCLAIMER: Final = re.compile(
     r"disclaimer|medical\s+advice|substitute\s+for|replacement\s+for|consult\s+(?:a|an|your|with|the)\b"
@@ -155,6 +159,8 @@ def read_tolerant(response: str, options: Sequence[str], *, multiple: bool) -> T
         return None
     if conclusion_unit is not None and reading & _rejected_letters(conclusion_unit, valid):
         return None  # "Answer: B. Option B is incorrect."
+    if reading is conclusion and conclusion_unit is not None and _cut_off(low, conclusion_unit):
+        return None
     letters = _finish(reading, options, multiple=multiple)
     return None if letters is None else TolerantReading(letters, isinstance(reading, _ByText))
 
@@ -226,6 +232,12 @@ def _read_conclusion(
             if reading is not None:
                 return unit, reading
     return last, None
+
+
+def _cut_off(low: str, unit: _Unit) -> bool:
+    """Whether the reply stops in the middle of describing an option ("Level by level: option E shows"):
+    cut off by the token limit though the server's finish_reason is not known here."""
+    return unit.end == len(low.rstrip()) and _UNFINISHED.search(unit.low) is not None
 
 
 def _rejected_letters(unit: _Unit, valid: frozenset[str]) -> frozenset[str]:
