@@ -29,10 +29,17 @@ _CONCLUSION_HEDGE: Final = re.compile(
     r"|\b(?:another|other)\s+possibilit(?:y|ies)\b|\bcannot\s+(?:rule\s+out|exclude)\b"
     r"|\b(?:cannot|can['’]?t|could\s+not|couldn['’]t|not)\s+be\s+(?:excluded|ruled\s+out|distinguished)\b"
     r"|\bless\s+likely\b|\bequally\s+likely\b|\bas\s+likely\b"
+    r"|\b(?:is|are|also|remains?|seems?)\s+(?:also\s+)?possible\b|\bpossibilit(?:y|ies)\b"
+    r"|\bclose\s+(?:second|call|contender)\b|\brunners?[-\s]up\b|\bnext\s+best\b"
+    r"|\n[ \t>*_-]*(?:or|oder|ou|o)\s"  # "Answer: B" then a line "or C"
     r"|或者|或是|也可能|不能排除|或"
 )
+# In a set of levels, a level said to be probable is a hedged level: "L4/L5 and L5/S1, probably L3/L4 too".
+_SET_HEDGE: Final = re.compile(r"\bprobabl[ey]\b|\b(?:may|might|could)\s+(?:also\s+)?(?:be|involve|affect)\b")
 
 
-def hedged_conclusion(low: str, start: int) -> bool:
+def hedged_conclusion(low: str, start: int, *, multiple: bool) -> bool:
     """Whether the lowercased reply hedges from `start` (the conclusion's first unit) to its end."""
-    return _CONCLUSION_HEDGE.search(low, start) is not None
+    if _CONCLUSION_HEDGE.search(low, start) is not None:
+        return True
+    return multiple and _SET_HEDGE.search(low, start) is not None

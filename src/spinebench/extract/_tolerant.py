@@ -155,7 +155,7 @@ def read_tolerant(response: str, options: Sequence[str], *, multiple: bool) -> T
         else:
             # A conclusion that commits to nothing, or to other options, contradicts the earlier answer.
             reading = strong if conclusion and conclusion <= strong else _NO_ANSWER
-    if not reading or hedged_conclusion(low, start):
+    if not reading or hedged_conclusion(low, start, multiple=multiple):
         return None
     if conclusion_unit is not None and reading & _rejected_letters(conclusion_unit, valid):
         return None  # "Answer: B. Option B is incorrect."

@@ -318,6 +318,14 @@ CASES = [
         "C",
         "strict",
     ),
+    case("hedge-is-possible", "Final answer: C (although B is possible)", "", "unparsed"),
+    case("hedge-a-possibility", "The answer is C. However, D is also a possibility.", "", "unparsed"),
+    case("hedge-runner-up", "Answer: B, with C a close runner-up.", "", "unparsed"),
+    case("hedge-or-on-next-line", "The answer is B\nor C", "", "unparsed"),
+    case(
+        "sll-hedge-probably-level", "Findings: L4/L5 and L5/S1, probably L3/L4 too.", "", "unparsed", sll=True
+    ),
+    case("sdd-probably-is-an-answer", "The answer is probably C.", "C", "tolerant"),
     # Contradictions.
     case("contradiction-answer-then-rejected", "Answer: B. Option B is incorrect.", "", "unparsed"),
     case("contradiction-two-answers", "The answer is B. The answer is D.\nSo B.", "", "unparsed"),
