@@ -93,7 +93,7 @@ def test_samples_load_through_inspect_ai_when_installed(folder: Path) -> None:
 
 
 def test_both_tasks_generate_greedily_with_eval_s_token_limit(folder: Path) -> None:
-    pytest.importorskip("inspect_ai", reason="pip install inspect-ai")
+    require("inspect_ai")
     import importlib.util
     import sys
 

