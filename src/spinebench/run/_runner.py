@@ -322,7 +322,8 @@ class QuestionAnswerer:
         reasoning = "\n\n".join(part for part in (completion.reasoning, reply.reasoning) if part) or None
         response = completion.text if reply.reasoning is None else reply.answer
         # What the judge reads: the answer, or, for a reply cut off while thinking, the thinking so far.
-        judged_text = response if response.strip() else (reasoning or "")
+        cut_while_thinking = extraction.stage == "truncated" and not response.strip()
+        judged_text = (reasoning or "") if cut_while_thinking else response
         judged: dict[str, Any] | None = None
         if extraction.stage in _JUDGED and self._judge is not None and judged_text.strip():
             try:
