@@ -3,20 +3,22 @@
 """SpineBench for inspect_ai. Written as `task.py` by `spinebench export --format inspect`.
 
     inspect eval task.py@spinebench_sdd --model openai/gpt-4o
-    inspect eval task.py@spinebench_sll --model openai/gpt-4o -T prompt=paper
+    inspect eval task.py@spinebench_sll --model openai/gpt-4o -T prompt=inspect
 
 Each sample's input is one user message: the question stem, then the image (a file under images/, resolved
 relative to samples.jsonl). Two ways to ask and score:
 
-- prompt="inspect" (default): inspect's `multiple_choice` solver (chain of thought, final line
-  `ANSWER: X`; `multiple_correct` for SLL) and `choice()` scorer. Standard inspect; the wording is inspect's.
-- prompt="paper": the question as SpineBench's `paper` template renders it (metadata["prompt"]), answered
+- prompt="paper" (default): the question as SpineBench's `paper` template renders it (metadata["prompt"]), answered
   with `generate()`, scored by SpineBench's own extraction cascade (`spinebench_extract.py` beside this
   file, written by the exporter from the package's code; spinebench need not be installed). This matches
   `spinebench eval` without a judge; a reply cut off by max_tokens is not read (stage `truncated`).
+- prompt="inspect": inspect's `multiple_choice` solver (chain of thought, final line `ANSWER: X`;
+  `multiple_correct` for SLL) and `choice()` scorer. Standard inspect; the wording and the reading are
+  inspect's, so its scores are not comparable with SpineBench's.
 
 Both generate greedily (temperature 0) with at most 1024 new tokens, as `spinebench eval` does. Against an
-OpenAI-compatible server (vLLM, SGLang) pass `-M responses_api=false`.
+OpenAI-compatible server (vLLM, SGLang) pass `-M responses_api=false`, so that inspect's `openai` provider
+sends chat completions rather than the Responses API (its choice for some model names).
 
 Scores are exact: SDD accuracy; SLL exact-set accuracy (precision and recall: run `spinebench eval`).
 """
@@ -115,12 +117,12 @@ def _task(task_name: str, multiple: bool, prompt: str) -> Task:
 
 
 @task
-def spinebench_sdd(prompt: str = "inspect") -> Task:
+def spinebench_sdd(prompt: str = "paper") -> Task:
     """Spinal disease diagnosis: one correct option of five."""
     return _task("SDD", False, prompt)
 
 
 @task
-def spinebench_sll(prompt: str = "inspect") -> Task:
+def spinebench_sll(prompt: str = "paper") -> Task:
     """Spinal lesion localization: every affected disc level (one or more of five)."""
     return _task("SLL", True, prompt)
