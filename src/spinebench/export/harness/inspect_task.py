@@ -8,9 +8,10 @@
 Each sample's input is one user message: the question stem, then the image (a file under images/, resolved
 relative to samples.jsonl). Two ways to ask and score:
 
-- prompt="paper" (default): the question as SpineBench's `paper` template renders it (metadata["prompt"]), answered
-  with `generate()`, scored by SpineBench's own extraction cascade (`spinebench_extract.py` beside this
-  file, written by the exporter from the package's code; spinebench need not be installed). This matches
+- prompt="paper" (default): the question as SpineBench's `paper` template renders it
+  (metadata["prompt"]), answered with `generate()`, scored by SpineBench's own extraction cascade
+  (`spinebench_extract.py` beside this file, written by the exporter from the package's code; spinebench
+  need not be installed). This matches
   `spinebench eval` without a judge; a reply cut off by max_tokens is not read (stage `truncated`).
 - prompt="inspect": inspect's `multiple_choice` solver (chain of thought, final line `ANSWER: X`;
   `multiple_correct` for SLL) and `choice()` scorer. Standard inspect; the wording and the reading are
