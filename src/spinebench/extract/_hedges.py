@@ -22,7 +22,7 @@ _CONCLUSION_HEDGE: Final = re.compile(
     r"|\b(?:possibly|perhaps|maybe)\b"
     r"|\b(?:but|though|although)\s+(?:it\s+|this\s+)?(?:could|might|may|can)\s+(?:also\s+|well\s+)?be\b"
     r"|\b(?:could|might|may|can)\s+(?:also|equally|just\s+as\s+well)\s+be\b"
-    r"|\beither\b[^\n]{0,200}?\bor\b"
+    r"|\beither\b[\s\S]{0,200}?\bor\b"
     r"|\bvs\b\.?|\bversus\b|\band\s*/\s*or\b|\bif\s+not\b|\bor\s+even\b"
     r"|\balternative(?:ly|s)?\b|\bdifferential\b|\bundecided\b|\btorn\s+between\b"
     r"|\bsecond(?:ary)?\s+(?:choice|option|pick|guess|possibility|most\s+likely)\b"
