@@ -35,6 +35,7 @@ from spinebench.report._sections import (
     usage,
 )
 from spinebench.report._thumbnails import THUMB_MAX_SIDE, make_thumbnails
+from spinebench.review import AXES, read_ratings, summarise_ratings
 from spinebench.stats import BootstrapSettings
 
 DEFAULT_MAX_ITEMS = 3000
@@ -49,6 +50,7 @@ class ReportSettings:
     thumb_size: int = THUMB_MAX_SIDE
     page_size: int = DEFAULT_PAGE_SIZE
     title: str = "SpineBench report"
+    ratings: tuple[Path, ...] = ()  # ratings CSVs (review export, `spinebench rubric`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +170,11 @@ def _context(
         "usages": [usage(run) for run in runs],
         "circular": circular,
         "comparisons": comparisons(runs, settings.bootstrap),
+        "ratings_files": [path.name for path in settings.ratings],
+        "ratings": summarise_ratings(read_ratings(settings.ratings), settings.bootstrap)
+        if settings.ratings
+        else None,
+        "axes": AXES,
         "items": items,
         "total_items": total,
         "page_size": settings.page_size,

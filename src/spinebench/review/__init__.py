@@ -1,0 +1,90 @@
+"""Clinicians in the loop: a review app for human answers and blind ratings of model reasoning.
+
+The web app (`_app`, `_serve`) needs the optional extra `spinebench[review]` (Starlette, uvicorn) and is
+imported only when served; storage, export, agreement statistics and the LLM rubric need nothing extra.
+"""
+
+from spinebench.review._agreement import alpha_interval, krippendorff_alpha
+from spinebench.review._axes import AXES, AXIS_KEYS, SCALE, Axis
+from spinebench.review._db import SCHEMA_VERSION, ReviewDatabase, ReviewDatabaseError
+from spinebench.review._export import HUMAN_PREFIX, RATINGS_CSV, ExportResult, export_reviews
+from spinebench.review._invites import Reviewer, create_invite, list_reviewers
+from spinebench.review._ratings import (
+    Agreement,
+    ModelRatings,
+    RatingRow,
+    RatingsError,
+    RatingsSummary,
+    read_ratings,
+    summarise_ratings,
+)
+from spinebench.review._records import (
+    Answer,
+    Rating,
+    item_ids,
+    load_answers,
+    load_ratings,
+    load_traces,
+    record_answer,
+    record_rating,
+)
+from spinebench.review._rubric import RUBRIC_CSV, RubricResult, open_run_benchmark, parse_rubric, rate_run
+from spinebench.review._selection import Trace, select_items, select_traces
+from spinebench.review._serve import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ReviewSettings,
+    check_exposure,
+    prepare_review,
+    serve_review,
+    setup_review,
+)
+
+__all__ = [
+    "AXES",
+    "AXIS_KEYS",
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "HUMAN_PREFIX",
+    "RATINGS_CSV",
+    "RUBRIC_CSV",
+    "SCALE",
+    "SCHEMA_VERSION",
+    "Agreement",
+    "Answer",
+    "Axis",
+    "ExportResult",
+    "ModelRatings",
+    "Rating",
+    "RatingRow",
+    "RatingsError",
+    "RatingsSummary",
+    "ReviewDatabase",
+    "ReviewDatabaseError",
+    "ReviewSettings",
+    "Reviewer",
+    "RubricResult",
+    "Trace",
+    "alpha_interval",
+    "check_exposure",
+    "create_invite",
+    "export_reviews",
+    "item_ids",
+    "krippendorff_alpha",
+    "list_reviewers",
+    "load_answers",
+    "load_ratings",
+    "load_traces",
+    "open_run_benchmark",
+    "parse_rubric",
+    "prepare_review",
+    "rate_run",
+    "read_ratings",
+    "record_answer",
+    "record_rating",
+    "select_items",
+    "select_traces",
+    "serve_review",
+    "setup_review",
+    "summarise_ratings",
+]
