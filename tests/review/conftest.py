@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from spinebench.benchmark import open_sample
-from spinebench.run import EvalSettings, Prediction, RunDirectory, evaluate
+from spinebench.prediction import Prediction
+from spinebench.run import EvalSettings, RunDirectory, evaluate
 
 HOSTILE = (
     "Reasoning <script>window.__pwned = 1</script> then "

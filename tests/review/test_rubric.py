@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from spinebench.benchmark import open_sample
 from spinebench.cli import app
-from spinebench.report import ReportSettings, render_html_report
+from spinebench.report import ReportSettings, read_ratings, render_html_report, summarise_ratings
 from spinebench.review import (
     Rating,
     ReviewSettings,
@@ -16,10 +16,8 @@ from spinebench.review import (
     export_reviews,
     load_traces,
     parse_rubric,
-    read_ratings,
     record_rating,
     setup_review,
-    summarise_ratings,
 )
 from spinebench.testing import OpenAIStubServer, answer_script
 

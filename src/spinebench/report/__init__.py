@@ -1,5 +1,7 @@
 """Presenting scores: terminal tables, leaderboards (Markdown, CSV, LaTeX) and the HTML report."""
 
+from spinebench.report._agreement import alpha_interval, krippendorff_alpha
+from spinebench.report._axes import AXES, AXIS_KEYS, SCALE, Axis
 from spinebench.report._html import (
     RenderedReport,
     ReportResult,
@@ -9,28 +11,52 @@ from spinebench.report._html import (
 )
 from spinebench.report._leaderboard import FORMATS, LeaderboardRow, Score, format_leaderboard
 from spinebench.report._output import ReportError, write_report_file
+from spinebench.report._ratings import (
+    JUDGE_PREFIX,
+    Agreement,
+    ModelRatings,
+    RatingRow,
+    RatingsError,
+    RatingsSummary,
+    read_ratings,
+    summarise_ratings,
+)
 from spinebench.report._reference import PUBLISHED, REFERENCE_SOURCE, ReferenceScore
 from spinebench.report._runs import LoadedRun, load_runs, read_predictions
 from spinebench.report._terminal import breakdown_table, scores_table
 
 __all__ = [
+    "AXES",
+    "AXIS_KEYS",
     "FORMATS",
+    "JUDGE_PREFIX",
     "PUBLISHED",
     "REFERENCE_SOURCE",
+    "SCALE",
+    "Agreement",
+    "Axis",
     "LeaderboardRow",
     "LoadedRun",
+    "ModelRatings",
+    "RatingRow",
+    "RatingsError",
+    "RatingsSummary",
     "ReferenceScore",
     "RenderedReport",
     "ReportError",
     "ReportResult",
     "ReportSettings",
     "Score",
+    "alpha_interval",
     "breakdown_table",
     "format_leaderboard",
+    "krippendorff_alpha",
     "load_runs",
     "read_predictions",
+    "read_ratings",
     "render_html_report",
     "scores_table",
+    "summarise_ratings",
     "write_html_report",
     "write_report_file",
 ]

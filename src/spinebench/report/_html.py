@@ -20,9 +20,11 @@ from markupsafe import Markup
 
 from spinebench import __version__
 from spinebench.errors import BenchmarkError
+from spinebench.report._axes import AXES
 from spinebench.report._items import Item, run_answer, select_items
 from spinebench.report._leaderboard import LeaderboardRow
 from spinebench.report._output import write_report_file
+from spinebench.report._ratings import read_ratings, summarise_ratings
 from spinebench.report._reference import PUBLISHED, REFERENCE_SOURCE
 from spinebench.report._runs import LoadedRun, load_runs, read_predictions
 from spinebench.report._sections import (
@@ -35,7 +37,6 @@ from spinebench.report._sections import (
     usage,
 )
 from spinebench.report._thumbnails import THUMB_MAX_SIDE, make_thumbnails
-from spinebench.review import AXES, read_ratings, summarise_ratings
 from spinebench.stats import BootstrapSettings
 
 DEFAULT_MAX_ITEMS = 3000

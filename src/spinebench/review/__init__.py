@@ -4,20 +4,9 @@ The web app (`_app`, `_serve`) needs the optional extra `spinebench[review]` (St
 imported only when served; storage, export, agreement statistics and the LLM rubric need nothing extra.
 """
 
-from spinebench.review._agreement import alpha_interval, krippendorff_alpha
-from spinebench.review._axes import AXES, AXIS_KEYS, SCALE, Axis
 from spinebench.review._db import SCHEMA_VERSION, ReviewDatabase, ReviewDatabaseError
 from spinebench.review._export import HUMAN_PREFIX, RATINGS_CSV, ExportResult, export_reviews
 from spinebench.review._invites import Reviewer, create_invite, list_reviewers
-from spinebench.review._ratings import (
-    Agreement,
-    ModelRatings,
-    RatingRow,
-    RatingsError,
-    RatingsSummary,
-    read_ratings,
-    summarise_ratings,
-)
 from spinebench.review._records import (
     Answer,
     Rating,
@@ -41,36 +30,25 @@ from spinebench.review._serve import (
 )
 
 __all__ = [
-    "AXES",
-    "AXIS_KEYS",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "HUMAN_PREFIX",
     "RATINGS_CSV",
     "RUBRIC_CSV",
-    "SCALE",
     "SCHEMA_VERSION",
-    "Agreement",
     "Answer",
-    "Axis",
     "ExportResult",
-    "ModelRatings",
     "Rating",
-    "RatingRow",
-    "RatingsError",
-    "RatingsSummary",
     "ReviewDatabase",
     "ReviewDatabaseError",
     "ReviewSettings",
     "Reviewer",
     "RubricResult",
     "Trace",
-    "alpha_interval",
     "check_exposure",
     "create_invite",
     "export_reviews",
     "item_ids",
-    "krippendorff_alpha",
     "list_reviewers",
     "load_answers",
     "load_ratings",
@@ -79,12 +57,10 @@ __all__ = [
     "parse_rubric",
     "prepare_review",
     "rate_run",
-    "read_ratings",
     "record_answer",
     "record_rating",
     "select_items",
     "select_traces",
     "serve_review",
     "setup_review",
-    "summarise_ratings",
 ]

@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from spinebench.benchmark import Benchmark, Question
-from spinebench.review._axes import AXES, AXIS_KEYS, SCALE
+from spinebench.report import AXES, AXIS_KEYS, SCALE
 from spinebench.review._db import ReviewDatabase
 from spinebench.review._invites import Session, find_session, redeem_invite, set_named
 from spinebench.review._records import (

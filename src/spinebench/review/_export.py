@@ -20,11 +20,12 @@ from spinebench import __version__
 from spinebench.benchmark import Benchmark
 from spinebench.errors import SpineBenchError
 from spinebench.metrics import score_run
-from spinebench.review._axes import AXIS_KEYS
+from spinebench.prediction import Prediction
+from spinebench.report import AXIS_KEYS
 from spinebench.review._db import ReviewDatabase, ReviewDatabaseError, utc_now
 from spinebench.review._invites import Reviewer, list_reviewers
 from spinebench.review._records import item_ids, load_answers, load_ratings, load_traces, stored_benchmark
-from spinebench.run import PREDICTIONS, RUN_JSON, SCORES_JSON, Prediction
+from spinebench.run import PREDICTIONS, RUN_JSON, SCORES_JSON
 
 RATINGS_CSV: Final = "ratings.csv"
 RATING_COLUMNS: Final = ("trace_id", "model", "run", "question_id", "task", "rater", *AXIS_KEYS, "comment")

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from spinebench.benchmark import Benchmark, Question
-from spinebench.review._axes import AXIS_KEYS, SCALE
+from spinebench.report import AXIS_KEYS, SCALE
 from spinebench.review._db import ReviewDatabase, ReviewDatabaseError, utc_now
 from spinebench.review._selection import Trace, stratum
 

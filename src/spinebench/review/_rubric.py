@@ -17,16 +17,15 @@ import io
 import json
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from spinebench.benchmark import Benchmark, Question
 from spinebench.errors import BenchmarkError, RunDirectoryError
 from spinebench.models import ChatRequest, GenerationParams, Provider
-from spinebench.review._axes import AXES, AXIS_KEYS, SCALE
+from spinebench.report import AXES, AXIS_KEYS, JUDGE_PREFIX, SCALE
 from spinebench.review._export import RATING_COLUMNS
-from spinebench.review._ratings import JUDGE_PREFIX
 from spinebench.review._selection import Trace, read_run_traces, select_traces
 from spinebench.taxonomy import LETTERS
 
@@ -184,8 +183,4 @@ async def _rate(
 
 
 def _request(request_id: str, text: str, image: bytes) -> ChatRequest:
-    # Only the fields this version of ChatRequest has (option hints for baselines are not wanted here).
-    values: dict[str, Any] = {"id": request_id, "text": text, "image": image, "params": _PARAMS}
-    names = {f.name for f in fields(ChatRequest)}
-    values |= {k: v for k, v in {"choices": (), "multiple": False}.items() if k in names}
-    return ChatRequest(**values)
+    return ChatRequest(id=request_id, text=text, image=image, params=_PARAMS)

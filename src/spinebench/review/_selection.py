@@ -20,7 +20,8 @@ from typing import Any
 from spinebench.benchmark import Question
 from spinebench.errors import RunDirectoryError
 from spinebench.metrics import split_rotation_id
-from spinebench.run import PREDICTIONS, RUN_JSON, Prediction
+from spinebench.prediction import Prediction
+from spinebench.run import PREDICTIONS, RUN_JSON
 
 
 def _rank(seed: int, *parts: str) -> str:

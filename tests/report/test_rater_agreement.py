@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spinebench.review import alpha_interval, krippendorff_alpha
+from spinebench.report import alpha_interval, krippendorff_alpha
 from spinebench.stats import BootstrapSettings
 
 N = None

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Final
 
 from spinebench.errors import SpineBenchError
-from spinebench.review._agreement import alpha_interval, krippendorff_alpha
-from spinebench.review._axes import AXES, AXIS_KEYS, SCALE
+from spinebench.report._agreement import alpha_interval, krippendorff_alpha
+from spinebench.report._axes import AXES, AXIS_KEYS, SCALE
 from spinebench.stats import BootstrapSettings, Interval, bootstrap_ci
 
 JUDGE_PREFIX: Final = "judge:"
