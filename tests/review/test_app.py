@@ -101,3 +101,39 @@ def test_hostile_trace_and_names_are_escaped(setup: tuple[TestClient, ReviewData
     assert "<script" not in page and "<img src=x" not in page
     assert "random" not in page.lower()  # blind: the model is not named
     assert "Dr &lt;b&gt;Bob&lt;/b&gt;" in client.get("/").text
+
+
+def test_several_reviewers_at_once_each_keep_their_answers(tmp_path: Path, hostile_run: Path) -> None:
+    import threading
+
+    state = prepare_review(tmp_path / "r.sqlite", open_sample(), [], ReviewSettings())
+    tokens = [create_invite(state.database, name) for name in ("Ada", "Bo", "Cy")]
+    application = create_app(state)
+    errors: list[BaseException] = []
+
+    def review(token: str) -> None:
+        try:
+            client = TestClient(application, base_url="http://127.0.0.1:8765")
+            csrf = _sign_in(client, token)
+            for _ in range(5):
+                page = client.get("/answer").text
+                question_id = re.search(r'name="question_id" value="([^"]+)"', page)
+                assert question_id
+                form = {"csrf": csrf, "question_id": question_id.group(1), "letter": "A", "shown": "0"}
+                assert (
+                    client.post("/answer", data=form, headers=ORIGIN, follow_redirects=False).status_code
+                    == 303
+                )
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=review, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    answers = load_answers(state.database)
+    assert sorted({a.reviewer_id for a in answers}) == [1, 2, 3] and len(answers) == 15
+    orders = {r: [a.question_id for a in answers if a.reviewer_id == r] for r in (1, 2, 3)}
+    assert len({tuple(sorted(o)) for o in orders.values()}) > 1  # each reviewer has their own seeded order

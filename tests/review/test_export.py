@@ -76,13 +76,20 @@ def test_export_writes_human_runs_that_score_and_report_like_any_run(
 
     table = format_leaderboard([LeaderboardRow.from_scores(r.label, r.scores) for r in loaded], "md")
     assert "human:Ada Lovelace" in table and "100.00" in table
+    board = CliRunner().invoke(app, ["leaderboard", str(ada), str(hostile_run), "--format", "csv"])
+    assert board.exit_code == 0 and "human:Ada Lovelace" in board.output
 
     ratings = tmp_path / "out" / "ratings.csv"
     rows = list(csv.DictReader(ratings.open(encoding="utf-8")))
     assert {row["rater"] for row in rows} == {"human:Ada Lovelace", "human:reviewer-2"}
     assert {row["model"] for row in rows} == {"random"} and rows[0]["run"] == hostile_run.name
 
-    html = render_html_report([ada, hostile_run], ReportSettings(ratings=(ratings,))).html
+    report = tmp_path / "report.html"
+    made = CliRunner().invoke(
+        app, ["report", str(ada), str(hostile_run), "--ratings", str(ratings), "--out", str(report)]
+    )
+    assert made.exit_code == 0, made.output
+    html = report.read_text(encoding="utf-8")
     assert 'id="ratings"' in html and "Krippendorff" in html
     assert "Paired comparison with human:Ada Lovelace" in html  # models compared on the humans' items
     assert "<b>note</b>" not in html
