@@ -137,3 +137,19 @@ def test_several_reviewers_at_once_each_keep_their_answers(tmp_path: Path, hosti
     assert sorted({a.reviewer_id for a in answers}) == [1, 2, 3] and len(answers) == 15
     orders = {r: [a.question_id for a in answers if a.reviewer_id == r] for r in (1, 2, 3)}
     assert len({tuple(sorted(o)) for o in orders.values()}) > 1  # each reviewer has their own seeded order
+
+
+def test_a_session_older_than_its_lifetime_is_refused(setup: tuple[TestClient, ReviewDatabase, str]) -> None:
+    client, database, token = setup
+    _sign_in(client, token)
+    assert client.get("/").status_code == 200
+    with database.transaction() as connection:
+        connection.execute("UPDATE sessions SET created = '2020-01-01T00:00:00+00:00'")
+    assert client.get("/").status_code == 403
+
+
+def test_item_set_can_come_from_a_subset(tmp_path: Path) -> None:
+    sample = open_sample()
+    state = prepare_review(tmp_path / "r.sqlite", sample, [], ReviewSettings(subset="sub"))
+    in_sub = {q.id for q in sample.iter_questions("sub")}
+    assert state.items and set(state.items) <= in_sub

@@ -92,6 +92,11 @@ def test_export_writes_human_runs_that_score_and_report_like_any_run(
     html = report.read_text(encoding="utf-8")
     assert 'id="ratings"' in html and "Krippendorff" in html
     assert "Paired comparison with human:Ada Lovelace" in html  # models compared on the humans' items
+    humans = html.split('id="humans"', 1)[1].split("</section>", 1)[0]
+    sdd_items = sum(q.task == "SDD" for q in loaded[0].questions)
+    row = f"<td>random</td><td>human:Ada Lovelace</td><td>SDD</td><td>{sdd_items}</td><td>accuracy</td>"
+    assert row in humans  # every model against every human, on the human's items, in any run order
+    assert "<td>100.00</td><td>-" in humans.split(row, 1)[1].split("</tr>", 1)[0]  # human 100%, model below
     assert "<b>note</b>" not in html
 
 

@@ -51,6 +51,7 @@ def serve_command(
     per_stratum: int = typer.Option(5, min=1, help="Questions per task and disease in the shared item set."),
     traces_per_task: int = typer.Option(10, min=1, help="Traces rated per run and task."),
     seed: int = typer.Option(0, help="Seed of the item set, the traces and each reviewer's order."),
+    subset: str | None = typer.Option(None, help="Draw the item set from a flagged subset, e.g. 'sub'."),
 ) -> None:
     """Serve the review app (fixes the item set in --db on first use)."""
     try:
@@ -58,7 +59,7 @@ def serve_command(
         import uvicorn  # noqa: F401
     except ImportError as error:
         raise SpineBenchError(f"the review app needs Starlette and uvicorn: {_INSTALL}") from error
-    settings = ReviewSettings(per_stratum, traces_per_task, seed, host, port, tuple(allowed_host))
+    settings = ReviewSettings(per_stratum, traces_per_task, seed, host, port, tuple(allowed_host), subset)
     warning = check_exposure(db, settings)
     if warning:
         Console(stderr=True).print(Text("warning: " + warning, style="bold yellow"))

@@ -9,6 +9,7 @@ from spinebench.report._html import (
     render_html_report,
     write_html_report,
 )
+from spinebench.report._human import HUMAN_PREFIX, HumanComparison, human_comparisons
 from spinebench.report._leaderboard import FORMATS, LeaderboardRow, Score, format_leaderboard
 from spinebench.report._output import ReportError, write_report_file
 from spinebench.report._ratings import (
@@ -29,12 +30,14 @@ __all__ = [
     "AXES",
     "AXIS_KEYS",
     "FORMATS",
+    "HUMAN_PREFIX",
     "JUDGE_PREFIX",
     "PUBLISHED",
     "REFERENCE_SOURCE",
     "SCALE",
     "Agreement",
     "Axis",
+    "HumanComparison",
     "LeaderboardRow",
     "LoadedRun",
     "ModelRatings",
@@ -50,6 +53,7 @@ __all__ = [
     "alpha_interval",
     "breakdown_table",
     "format_leaderboard",
+    "human_comparisons",
     "krippendorff_alpha",
     "load_runs",
     "read_predictions",

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from spinebench import __version__
 from spinebench.errors import BenchmarkError
 from spinebench.report._axes import AXES
+from spinebench.report._human import human_comparisons
 from spinebench.report._items import Item, run_answer, select_items
 from spinebench.report._leaderboard import LeaderboardRow
 from spinebench.report._output import write_report_file
@@ -171,6 +172,7 @@ def _context(
         "usages": [usage(run) for run in runs],
         "circular": circular,
         "comparisons": comparisons(runs, settings.bootstrap),
+        "human_comparisons": human_comparisons(runs, settings.bootstrap),
         "ratings_files": [path.name for path in settings.ratings],
         "ratings": summarise_ratings(read_ratings(settings.ratings), settings.bootstrap)
         if settings.ratings

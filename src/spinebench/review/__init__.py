@@ -5,7 +5,7 @@ imported only when served; storage, export, agreement statistics and the LLM rub
 """
 
 from spinebench.review._db import SCHEMA_VERSION, ReviewDatabase, ReviewDatabaseError
-from spinebench.review._export import HUMAN_PREFIX, RATINGS_CSV, ExportResult, export_reviews
+from spinebench.review._export import RATINGS_CSV, ExportResult, export_reviews
 from spinebench.review._invites import Reviewer, create_invite, list_reviewers
 from spinebench.review._records import (
     Answer,
@@ -32,7 +32,6 @@ from spinebench.review._serve import (
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
-    "HUMAN_PREFIX",
     "RATINGS_CSV",
     "RUBRIC_CSV",
     "SCHEMA_VERSION",

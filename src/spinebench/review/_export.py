@@ -21,7 +21,7 @@ from spinebench.benchmark import Benchmark
 from spinebench.errors import SpineBenchError
 from spinebench.metrics import score_run
 from spinebench.prediction import Prediction
-from spinebench.report import AXIS_KEYS
+from spinebench.report import AXIS_KEYS, HUMAN_PREFIX
 from spinebench.review._db import ReviewDatabase, ReviewDatabaseError, utc_now
 from spinebench.review._invites import Reviewer, list_reviewers
 from spinebench.review._records import item_ids, load_answers, load_ratings, load_traces, stored_benchmark
@@ -29,7 +29,6 @@ from spinebench.run import PREDICTIONS, RUN_JSON, SCORES_JSON
 
 RATINGS_CSV: Final = "ratings.csv"
 RATING_COLUMNS: Final = ("trace_id", "model", "run", "question_id", "task", "rater", *AXIS_KEYS, "comment")
-HUMAN_PREFIX: Final = "human:"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,14 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from spinebench.review._db import ReviewDatabase, ReviewDatabaseError, utc_now
 
 _NAME: Final = re.compile(r"[^\x00-\x1f\x7f]{1,80}")
 _TOKEN_BYTES: Final = 32
+SESSION_LIFETIME: Final = timedelta(days=30)  # then the reviewer needs a new invite
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +92,11 @@ def redeem_invite(database: ReviewDatabase, token: str) -> str | None:
 def find_session(database: ReviewDatabase, token: str) -> Session | None:
     with database.connect() as connection:
         row = connection.execute(
-            "SELECT r.id, r.name, r.pseudonym, r.named, s.csrf FROM sessions s "
+            "SELECT r.id, r.name, r.pseudonym, r.named, s.csrf, s.created FROM sessions s "
             "JOIN reviewers r ON r.id = s.reviewer_id WHERE s.token_sha256 = ?",
             (_digest(token),),
         ).fetchone()
-    if row is None:
+    if row is None or datetime.fromisoformat(row[5]) < datetime.now(UTC) - SESSION_LIFETIME:
         return None
     return Session(Reviewer(row[0], row[1], row[2], bool(row[3])), row[4])
 

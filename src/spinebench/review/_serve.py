@@ -27,6 +27,7 @@ class ReviewSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     allowed_hosts: tuple[str, ...] = field(default=())  # extra host names reviewers will type
+    subset: str | None = None  # draw the item set from a flagged subset only (e.g. 'sub')
 
 
 def is_loopback(host: str) -> bool:
@@ -54,9 +55,11 @@ def setup_review(
     seed = int(str(stored.get("seed", settings.seed)))
     per_stratum = int(str(stored.get("per_stratum", settings.per_stratum)))
     questions = list(benchmark.iter_questions())
-    items = select_items(questions, per_stratum, seed)
+    pool = questions if settings.subset is None else list(benchmark.iter_questions(settings.subset))
+    items = select_items(pool, per_stratum, seed)
     traces = select_traces(runs, questions, settings.traces_per_task, seed)
-    store_setup(database, benchmark, items, traces, {"seed": seed, "per_stratum": per_stratum})
+    fixed = {"seed": seed, "per_stratum": per_stratum, "subset": stored.get("subset", settings.subset)}
+    store_setup(database, benchmark, items, traces, fixed)
     return database
 
 
