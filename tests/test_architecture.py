@@ -90,6 +90,13 @@ def test_no_import_goes_backwards() -> None:
     assert violations(import_graph()) == []
 
 
+def test_the_harness_files_import_nothing_from_spinebench() -> None:
+    harness = sorted(STANDALONE.rglob("*.py"))
+    assert harness
+    for path in harness:
+        assert list(imported_units(ast.parse(path.read_text()))) == [], path
+
+
 @pytest.mark.parametrize(
     ("graph", "complaint"),
     [

@@ -13,6 +13,8 @@ from spinebench.cli.export_cmd import export_command
 from spinebench.cli.import_release_cmd import import_release_command
 from spinebench.cli.leaderboard_cmd import leaderboard_command
 from spinebench.cli.report_cmd import report_command
+from spinebench.cli.review_cmd import review_app
+from spinebench.cli.rubric_cmd import rubric_command
 from spinebench.cli.synth_cmd import synth_command
 
 app = typer.Typer(
@@ -32,6 +34,9 @@ app.command("eval")(eval_command)
 app.command("report")(report_command)
 app.command("leaderboard")(leaderboard_command)
 app.command("export")(export_command)
+# Clinicians in the loop: human answers and ratings, and the LLM rubric.
+app.add_typer(review_app, name="review")
+app.command("rubric")(rubric_command)
 
 
 def _version(value: bool) -> None:

@@ -26,6 +26,9 @@ def report_command(
     resamples: int = typer.Option(1000, min=1, help="Bootstrap resamples for the 95% intervals."),
     seed: int = typer.Option(0, help="Seed of the bootstrap and of the item sample."),
     title: str = typer.Option("SpineBench report", help="Title of the page."),
+    ratings: list[Path] = typer.Option(
+        [], "--ratings", help="Ratings CSV of traces (review export, spinebench rubric); repeatable."
+    ),
 ) -> None:
     """Write one self-contained HTML report (works offline) comparing runs on one benchmark."""
     settings = ReportSettings(
@@ -34,6 +37,7 @@ def report_command(
         max_items=max_items,
         thumb_size=thumb_size,
         title=title,
+        ratings=tuple(ratings),
     )
     result = write_html_report(runs, out, settings)
     Console().print(

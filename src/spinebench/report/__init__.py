@@ -1,5 +1,7 @@
 """Presenting scores: terminal tables, leaderboards (Markdown, CSV, LaTeX) and the HTML report."""
 
+from spinebench.report._agreement import alpha_interval, krippendorff_alpha
+from spinebench.report._axes import AXES, AXIS_KEYS, SCALE, Axis
 from spinebench.report._html import (
     RenderedReport,
     ReportResult,
@@ -7,30 +9,58 @@ from spinebench.report._html import (
     render_html_report,
     write_html_report,
 )
+from spinebench.report._human import HUMAN_PREFIX, HumanComparison, human_comparisons
 from spinebench.report._leaderboard import FORMATS, LeaderboardRow, Score, format_leaderboard
 from spinebench.report._output import ReportError, write_report_file
+from spinebench.report._ratings import (
+    JUDGE_PREFIX,
+    Agreement,
+    ModelRatings,
+    RatingRow,
+    RatingsError,
+    RatingsSummary,
+    read_ratings,
+    summarise_ratings,
+)
 from spinebench.report._reference import PUBLISHED, REFERENCE_SOURCE, ReferenceScore
 from spinebench.report._runs import LoadedRun, load_runs, read_predictions
 from spinebench.report._terminal import breakdown_table, scores_table
 
 __all__ = [
+    "AXES",
+    "AXIS_KEYS",
     "FORMATS",
+    "HUMAN_PREFIX",
+    "JUDGE_PREFIX",
     "PUBLISHED",
     "REFERENCE_SOURCE",
+    "SCALE",
+    "Agreement",
+    "Axis",
+    "HumanComparison",
     "LeaderboardRow",
     "LoadedRun",
+    "ModelRatings",
+    "RatingRow",
+    "RatingsError",
+    "RatingsSummary",
     "ReferenceScore",
     "RenderedReport",
     "ReportError",
     "ReportResult",
     "ReportSettings",
     "Score",
+    "alpha_interval",
     "breakdown_table",
     "format_leaderboard",
+    "human_comparisons",
+    "krippendorff_alpha",
     "load_runs",
     "read_predictions",
+    "read_ratings",
     "render_html_report",
     "scores_table",
+    "summarise_ratings",
     "write_html_report",
     "write_report_file",
 ]

@@ -20,9 +20,12 @@ from markupsafe import Markup
 
 from spinebench import __version__
 from spinebench.errors import BenchmarkError
+from spinebench.report._axes import AXES
+from spinebench.report._human import human_comparisons
 from spinebench.report._items import Item, run_answer, select_items
 from spinebench.report._leaderboard import LeaderboardRow
 from spinebench.report._output import write_report_file
+from spinebench.report._ratings import read_ratings, summarise_ratings
 from spinebench.report._reference import PUBLISHED, REFERENCE_SOURCE
 from spinebench.report._runs import LoadedRun, load_runs, read_predictions
 from spinebench.report._sections import (
@@ -49,6 +52,7 @@ class ReportSettings:
     thumb_size: int = THUMB_MAX_SIDE
     page_size: int = DEFAULT_PAGE_SIZE
     title: str = "SpineBench report"
+    ratings: tuple[Path, ...] = ()  # ratings CSVs (review export, `spinebench rubric`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +172,12 @@ def _context(
         "usages": [usage(run) for run in runs],
         "circular": circular,
         "comparisons": comparisons(runs, settings.bootstrap),
+        "human_comparisons": human_comparisons(runs, settings.bootstrap),
+        "ratings_files": [path.name for path in settings.ratings],
+        "ratings": summarise_ratings(read_ratings(settings.ratings), settings.bootstrap)
+        if settings.ratings
+        else None,
+        "axes": AXES,
         "items": items,
         "total_items": total,
         "page_size": settings.page_size,

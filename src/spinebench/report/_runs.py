@@ -134,6 +134,10 @@ def load_runs(
         questions = question_sets.get((key, subset))
         if questions is None:
             questions = question_sets[(key, subset)] = tuple(benchmark.iter_questions(subset))
+        covered = identity.get("question_ids")
+        if isinstance(covered, list):  # a human run from the review app covers a fixed item set only
+            wanted = set(covered)
+            questions = tuple(q for q in questions if q.id in wanted)
         predictions = read_predictions(path, keep_text or (lambda _: False))
         circular = bool(identity.get("circular")) or None
         scores = score_run(questions, predictions, circular=circular, bootstrap=bootstrap)
