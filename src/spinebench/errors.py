@@ -19,3 +19,7 @@ class ModelSpecError(SpineBenchError):
 
 class RunDirectoryError(SpineBenchError):
     """A run directory cannot be written, or belongs to a different configuration."""
+
+
+class RunStoppedError(SpineBenchError):
+    """A run stopped early: every request was failing the same way (the message names cause and fix)."""

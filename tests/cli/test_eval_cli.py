@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from spinebench.cli import app
 from spinebench.hashing import sha256_file
 from spinebench.run import PREDICTIONS
+from spinebench.testing import OpenAIStubServer, StubReply
 
 runner = CliRunner()
 
@@ -54,7 +55,10 @@ def test_altered_image_stops_the_run_cleanly_and_resume_finishes(sample_copy: Pa
     original = victim.read_bytes()
     victim.write_bytes(original[:-4] + b"\x00\x00\x00\x00")
     run = tmp_path / "run"
-    code, output = _eval(str(sample_copy), "--model", "random", "--out", str(run), "--concurrency", "1")
+    # --verify quick: images are checked as they are read (as for a benchmark of 5,000 images or more).
+    code, output = _eval(
+        str(sample_copy), "--model", "random", "--out", str(run), "--concurrency", "1", "--verify", "quick"
+    )
     assert code == 2
     assert f"{victim.name}: altered" in output
     scores = json.loads((run / "scores.json").read_text())
@@ -148,10 +152,12 @@ def test_a_key_given_as_api_key_env_is_refused_and_not_written(tmp_path: Path) -
 
 
 def test_failures_are_summarised_by_their_message(tmp_path: Path) -> None:
-    code, output = _eval(
-        "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--max-attempts", "1",
-        "--timeout", "2", "--out", str(tmp_path / "run"),
-    )  # fmt: skip
+    with OpenAIStubServer(lambda body, n: StubReply.error(500, "model crashed")) as stub:
+        code, output = _eval(
+            "--model", "openai:m", "--base-url", stub.base_url, "--max-attempts", "1",
+            "--timeout", "2", "--out", str(tmp_path / "run"),
+        )  # fmt: skip
+        url = stub.base_url
     assert code == 3
-    assert "38 x connection: cannot reach http://127.0.0.1:9/v1" in output
+    assert f"38 x server: HTTP 500 from {url}/chat/completions" in output
     assert "INCOMPLETE" in output

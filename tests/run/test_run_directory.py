@@ -39,9 +39,46 @@ def test_corrupt_middle_line_is_an_error_naming_the_line(tmp_path: Path) -> None
 def test_other_configuration_is_refused(tmp_path: Path) -> None:
     run = RunDirectory.prepare(tmp_path, {"model": "a", "params": {"temperature": 0.0}})
     run.write_run_json({"identity": {"model": "a", "params": {"temperature": 0.0}}})
-    RunDirectory.prepare(tmp_path, {"model": "a", "params": {"temperature": 0.0}})
-    with pytest.raises(RunDirectoryError, match=r"params\.temperature was 0\.0, now 0\.7"):
+    run.append(Prediction("q1", response="r", letters=("A",), stage="strict"))
+    run.close()
+    RunDirectory.prepare(tmp_path, {"model": "a", "params": {"temperature": 0.0}}).close()
+    with pytest.raises(RunDirectoryError, match=r"params\.temperature was 0\.0, now 0\.7.*--overwrite"):
         RunDirectory.prepare(tmp_path, {"model": "a", "params": {"temperature": 0.7}})
+
+
+def test_other_configuration_without_answers_starts_afresh(tmp_path: Path) -> None:
+    run = RunDirectory.prepare(tmp_path, {"model": "typo"})
+    run.write_run_json({"identity": {"model": "typo"}})
+    run.append(Prediction("q1", response=None, error={"kind": "client", "message": "HTTP 404"}))
+    run.close()
+    fresh = RunDirectory.prepare(tmp_path, {"model": "right"})
+    assert fresh.read_run_json() is None and fresh.load_predictions() == {}
+    fresh.close()
+
+
+def test_overwrite_discards_the_answers_of_another_configuration(tmp_path: Path) -> None:
+    run = RunDirectory.prepare(tmp_path, {"model": "a"})
+    run.write_run_json({"identity": {"model": "a"}})
+    run.append(Prediction("q1", response="r", letters=("A",), stage="strict"))
+    run.close()
+    fresh = RunDirectory.prepare(tmp_path, {"model": "b"}, overwrite=True)
+    assert fresh.load_predictions() == {}
+    fresh.close()
+
+
+def test_a_locked_run_directory_is_refused_naming_the_holder(tmp_path: Path) -> None:
+    holder = RunDirectory.prepare(tmp_path, {"model": "a"})
+    with pytest.raises(RunDirectoryError, match=f"another eval \\(PID {os.getpid()}\\)"):
+        RunDirectory.prepare(tmp_path, {"model": "a"})
+    holder.close()
+    RunDirectory.prepare(tmp_path, {"model": "a"}).close()  # released on close
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    (tmp_path / ".lock").write_text("999999\n")  # a PID no live process holds the lock for
+    run = RunDirectory.prepare(tmp_path, {"model": "a"})
+    assert (tmp_path / ".lock").read_text() == f"{os.getpid()}\n"
+    run.close()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")

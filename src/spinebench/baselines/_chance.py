@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from spinebench.baselines._baseline import BaselineAnswer
 from spinebench.benchmark import Benchmark, Question
+from spinebench.errors import ModelSpecError
+from spinebench.taxonomy import LETTERS
 
 
 class RandomBaseline:
@@ -61,7 +63,8 @@ class ConstantBaseline:
         return {"provider": "constant", "answer": self.answer_text}
 
     def fit(self, benchmark: Benchmark, questions: Iterable[Question]) -> None:
-        return None
+        """Refuses an answer no question of the run offers (`constant:Zebra` would score 0 silently)."""
+        check_constant_answer(self.answer_text, answer_classes(questions))
 
     async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
         letters = question.letters
@@ -75,6 +78,32 @@ class ConstantBaseline:
         if not chosen or (len(chosen) > 1 and not question.multiple):
             return BaselineAnswer((), f"None of the options is {self.answer_text}.")
         return BaselineAnswer(tuple(sorted(chosen)))
+
+
+def answer_classes(questions: Iterable[Question]) -> set[str]:
+    """Every option text of the questions: the answers a constant baseline may name."""
+    return {option for question in questions for option in question.options}
+
+
+def check_constant_answer(answer: str, classes: Collection[str]) -> None:
+    """Raises ModelSpecError unless every comma-separated part of `answer` is a letter or one of `classes`.
+
+    `classes` are the option texts of the benchmark being run (diseases, "Healthy", disc levels); the
+    comparison ignores case, as answering does.
+    """
+    known = {text.lower() for text in classes}
+    parts = [part.strip() for part in answer.split(",") if part.strip()]
+    unknown = [part for part in parts if part.lower() not in known and not _is_letter(part)]
+    if unknown or not parts:
+        shown = ", ".join(sorted(classes, key=str.lower)) or "none"
+        raise ModelSpecError(
+            f"constant:{answer}: {', '.join(repr(p) for p in unknown) or 'the answer'} is not an answer of "
+            f"this benchmark; give an option letter or one of: {shown}"
+        )
+
+
+def _is_letter(part: str) -> bool:
+    return len(part) == 1 and part.upper() in LETTERS
 
 
 class PriorBaseline:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from spinebench.display import terminal_safe
 from spinebench.errors import SpineBenchError
 
 P = ParamSpec("P")
@@ -24,7 +25,9 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except SpineBenchError as error:
-            stderr.print(Text.assemble(("error: ", "bold red"), str(error)), soft_wrap=True)
+            # The message may quote a file or a server: no control character of theirs reaches the terminal.
+            message = terminal_safe(str(error))
+            stderr.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from error
 
     return wrapper

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from spinebench.catalog import REPORT_NAME, CatalogReport, SourceFolders, build_catalog, load_key
 from spinebench.cli._errors import reports_errors
+from spinebench.display import terminal_safe
 from spinebench.imaging import ImagingOptions
 from spinebench.sources import CsxaColumns
 
@@ -72,4 +73,5 @@ def print_catalog_report(report: CatalogReport, out: Path) -> None:
         highlight=False,
     )
     for skipped in report.skipped[:10]:
-        console.print(f"  skipped {skipped}", highlight=False, markup=False)
+        # A skip names a file of the dataset: no control character in its name reaches the terminal.
+        console.print(terminal_safe(f"  skipped {skipped}"), highlight=False, markup=False)

@@ -14,11 +14,14 @@ from rich.text import Text
 
 from spinebench.benchmark import SAMPLE_PATH, Benchmark
 from spinebench.cli._errors import reports_errors
+from spinebench.display import terminal_safe
+from spinebench.errors import SpineBenchError
 from spinebench.models import GenerationParams, ProviderOptions, RetryPolicy
 from spinebench.report import breakdown_table, scores_table
 from spinebench.run import MODEL_HELP, EvalSettings, RichReporter, RunDirectory, evaluate
 
 EXIT_INCOMPLETE = 3
+EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by SIGINT
 
 
 class PromptChoice(StrEnum):
@@ -27,6 +30,7 @@ class PromptChoice(StrEnum):
 
 
 class VerifyChoice(StrEnum):
+    auto = "auto"
     quick = "quick"
     full = "full"
 
@@ -85,8 +89,12 @@ def eval_command(
         True, help="On resume, ask again the questions whose last attempt failed (timeouts, 5xx, 429)."
     ),
     verify: VerifyChoice = typer.Option(
-        VerifyChoice.quick,
-        help="quick: hash the question table, check images as they are read; full: hash all.",
+        VerifyChoice.auto,
+        help="quick: hash the question table, check images as they are read; full: hash every image "
+        "first; auto: full below 5,000 images, else quick.",
+    ),
+    overwrite: bool = typer.Option(
+        False, help="Discard the answers of another configuration in --out and start afresh."
     ),
     circular: bool = typer.Option(
         False, help="Ask each diagnosis question once per rotation of its options; correct only if all are."
@@ -107,6 +115,7 @@ def eval_command(
         concurrency=concurrency,
         rerun_errors=rerun_errors,
         circular=circular,
+        overwrite=overwrite,
         provider_options=ProviderOptions(
             base_url=base_url,
             api_key_env=api_key_env,
@@ -120,13 +129,23 @@ def eval_command(
             trust_remote_code=trust_remote_code,
         ),
     )
-    reporter = RichReporter(f"{model} on {benchmark.name}", console=console)
-    result = evaluate(benchmark, out, settings, reporter=reporter)
-    console.print(scores_table(result.scores, title=f"{model} on {benchmark.name}"))
+    title = terminal_safe(f"{model} on {benchmark.name}")
+    reporter = RichReporter(title, console=console)
+    try:
+        result = evaluate(benchmark, out, settings, reporter=reporter)
+    except KeyboardInterrupt:
+        saved = _answers_saved(out)
+        console.print(
+            f"Interrupted: {saved} answers saved in {out}; run the same command again to resume.",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    console.print(scores_table(result.scores, title=title))
     if details:
         for key in ("disease", "source", "modality"):
             console.print(breakdown_table(result.scores, key, title=f"Accuracy by {key}"))
-    console.print(f"Run directory: {result.run_dir}")
+    console.print(f"Run directory: {result.run_dir}", markup=False, soft_wrap=True)
     if result.scores["counts"]["errors"]:
         # A dead server or a wrong key fails every question the same way: say how, not only how often.
         failures = Counter(
@@ -135,6 +154,15 @@ def eval_command(
             if p.error is not None
         )
         for message, count in failures.most_common(3):
-            console.print(Text(f"{count} x {message}", style="red"))
+            # The message quotes the server's reply: no escape sequence of its may reach the terminal.
+            console.print(Text(terminal_safe(f"{count} x {message}"), style="red"))
     if result.scores["status"] != "complete":
         raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def _answers_saved(out: Path) -> int:
+    try:
+        predictions = RunDirectory(out).load_predictions(with_text=False)
+    except SpineBenchError:
+        return 0
+    return sum(1 for p in predictions.values() if not p.failed)

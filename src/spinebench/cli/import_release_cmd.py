@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from spinebench.cli._errors import reports_errors
+from spinebench.display import terminal_safe
 from spinebench.sources import ImportReport, import_release
 from spinebench.sources.release import REPORT_NAME
 
@@ -47,7 +48,7 @@ def print_summary(console: Console, report: ImportReport, show_skipped: int) -> 
         for kind, count in report.skipped_by_kind().items():
             console.print(f"  skipped ({kind}): {count}", soft_wrap=True, markup=False)
         for record in report.skipped[:show_skipped]:
-            console.print(Text.assemble(("  skipped ", "yellow"), str(record)), soft_wrap=True)
+            console.print(Text.assemble(("  skipped ", "yellow"), terminal_safe(str(record))), soft_wrap=True)
         more = len(report.skipped) - show_skipped
         tail = f"{more} more; all" if more > 0 else "all"
         console.print(f"  ({tail} listed in {report.out / REPORT_NAME})", soft_wrap=True, markup=False)

@@ -1,5 +1,6 @@
 """Models answer chat requests; they know nothing of questions or scores (see `_provider`)."""
 
+from spinebench.models._breaker import CircuitBreaker, CircuitOpenError
 from spinebench.models._provider import (
     ChatRequest,
     Completion,
@@ -14,6 +15,8 @@ from spinebench.models._spec import SPEC_HELP, ProviderOptions, make_provider
 __all__ = [
     "SPEC_HELP",
     "ChatRequest",
+    "CircuitBreaker",
+    "CircuitOpenError",
     "Completion",
     "ErrorKind",
     "GenerationParams",

@@ -62,6 +62,7 @@ class ProviderError(Exception):
         retryable: bool = True,
         retry_after: float | None = None,
         attempts: int = 1,
+        status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.kind: ErrorKind = kind
@@ -69,6 +70,7 @@ class ProviderError(Exception):
         self.retryable = retryable
         self.retry_after = retry_after
         self.attempts = attempts
+        self.status = status  # the HTTP status, when a server answered with one
 
 
 @runtime_checkable

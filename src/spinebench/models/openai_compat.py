@@ -20,13 +20,15 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 import openai
 
+from spinebench.display import terminal_safe
 from spinebench.errors import ModelSpecError
+from spinebench.models._breaker import CircuitBreaker
 from spinebench.models._messages import chat_messages, is_sendable_jpeg, reencoded_jpeg
 from spinebench.models._provider import ChatRequest, Completion, ErrorKind, ProviderError
 from spinebench.models._retry import call_with_retries
@@ -59,14 +61,26 @@ class OpenAICompatProvider:
         self._sleep = sleep
         self._client: openai.AsyncOpenAI | None = None
         self._images = DataUrlCache(self.options.image_max_side, self.options.image_quality)
+        self._breaker = CircuitBreaker()
         # A URL without http(s):// ("localhost:8000/v1") would fail every request as a connection error,
         # retried and recorded question by question; say so once, before the run starts.
-        _check_base_url(self.options.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+        url = self.options.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        _check_base_url(url)
         if not _ENV_NAME.fullmatch(self.options.api_key_env):
             # Most likely the key itself: it would go into run.json (the name is recorded). Not echoed.
             raise ModelSpecError(
                 "openai: --api-key-env takes the name of the environment variable holding the key "
                 "(e.g. OPENAI_API_KEY), not the key; the value given is not such a name"
+            )
+        host = urlsplit(url).hostname or ""
+        if is_hosted_api(host) and not os.environ.get(self.options.api_key_env):
+            # Without this every question would be sent and fail with 401 (or go to the hosted API by
+            # mistake when a local --base-url was forgotten).
+            name = self.options.api_key_env
+            raise ModelSpecError(
+                f"openai: ${name} is not set, and {host} needs an API key. Export it ({name}=...), name "
+                "another variable with --api-key-env, or give --base-url for a local server "
+                "(e.g. http://localhost:8000/v1)"
             )
 
     @property
@@ -98,13 +112,32 @@ class OpenAICompatProvider:
         async def attempt_once() -> Completion:
             return await self._attempt(body)
 
-        completion, attempts = await call_with_retries(attempt_once, self.options.retry, sleep=self._sleep)
+        completion, attempts = await call_with_retries(
+            attempt_once, self.options.retry, sleep=self._sleep, breaker=self._breaker, advice=self._advice
+        )
         return dataclasses.replace(completion, attempts=attempts)
 
     async def aclose(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
+
+    def _advice(self, error: ProviderError) -> str:
+        """How to fix a failure that every request would meet (see CircuitBreaker)."""
+        key = self.options.api_key_env
+        if error.kind == "connection":
+            return (
+                f"is the server running and reachable at {self.base_url}? Check --base-url (e.g. "
+                "http://localhost:8000/v1) and that the server has finished loading"
+            )
+        if error.status == 401:
+            return f"the key was refused: check ${key} (or name the right variable with --api-key-env)"
+        if error.status == 403:
+            return f"the key has no access to this model: check ${key} and the account's permissions"
+        return (
+            f"check the model name (openai:{self.model} must be the server's served model name; "
+            f"GET {self.base_url}/models lists them) and that --base-url ends in /v1"
+        )
 
     def _client_for_requests(self) -> openai.AsyncOpenAI:
         if self._client is None:
@@ -191,14 +224,16 @@ class OpenAICompatProvider:
             kind, retryable = "timeout", True
         else:  # 400, 401, 403, 404, 422 ...: the same request would fail the same way
             kind, retryable = "client", False
-        raise ProviderError(kind, message, retryable=retryable, retry_after=retry_after) from error
+        raise ProviderError(
+            kind, message, retryable=retryable, retry_after=retry_after, status=status
+        ) from error
 
     def _excerpt(self, error: openai.APIStatusError) -> str:
         try:
             text = error.response.text
         except Exception:  # a body that cannot be read or decoded: say what the client made of it
             text = error.message
-        text = " ".join(text.split())
+        text = " ".join(terminal_safe(text).split())  # it is printed and stored: no escape sequences
         if len(text) > _EXCERPT_CHARS:
             text = text[:_EXCERPT_CHARS] + "..."
         # Some servers echo the key they rejected; never let it into an error that ends up in a log.
@@ -290,6 +325,27 @@ def _finite(text: str | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+# Hosted OpenAI-compatible APIs, which never answer without a key. A local or LAN server may run keyless.
+HOSTED_API_DOMAINS: Final = (
+    "api.openai.com",
+    "openai.azure.com",
+    "generativelanguage.googleapis.com",
+    "api.anthropic.com",
+    "openrouter.ai",
+    "api.together.xyz",
+    "api.groq.com",
+    "api.mistral.ai",
+    "api.deepseek.com",
+    "dashscope.aliyuncs.com",
+    "api.fireworks.ai",
+)
+
+
+def is_hosted_api(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return any(host == domain or host.endswith("." + domain) for domain in HOSTED_API_DOMAINS)
+
+
 def _check_base_url(url: str) -> None:
     try:
         parts = urlsplit(url)
@@ -301,6 +357,18 @@ def _check_base_url(url: str) -> None:
         raise ModelSpecError(
             f"openai: base URL {shown!r} is not a valid http:// or https:// URL "
             "(e.g. http://localhost:8000/v1); check --base-url or $OPENAI_BASE_URL"
+        )
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        # A key in the URL would be written to run.json, every prediction and the report, and the client
+        # would append /chat/completions after the query. Only the part that cannot hold a secret is shown.
+        shown = urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
+        if parts.port is not None:
+            shown = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port}", parts.path, "", ""))
+        raise ModelSpecError(
+            f"openai: the base URL ({shown}...) carries a user name, password or query string; a "
+            "credential must not be put in a URL (it would be stored with the run). Give the bare URL to "
+            "--base-url, put the key in an environment variable and name that variable with --api-key-env "
+            "(default OPENAI_API_KEY)"
         )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from spinebench.display import terminal_safe
 from spinebench.taxonomy import TASK_TITLES
 
 
@@ -29,7 +30,7 @@ def scores_table(scores: dict[str, Any], *, title: str) -> Table:
         caption_parts.append(f"SDD circular {_percent(circular)} (all 5 option rotations right)")
     caption_parts.append(" ".join(f"{task} = {TASK_TITLES[task].lower()}" for task in scores["tasks"]))
     # The title names the model, which is the user's text: shown as is, never read as console markup.
-    table = Table(title=Text(title), caption=" | ".join(caption_parts), caption_justify="left")
+    table = Table(title=Text(terminal_safe(title)), caption=" | ".join(caption_parts), caption_justify="left")
     for column in ("task", "scored", "acc %", "prec %", "rec %", "F1 %", "unparsed", "refused", "errors"):
         table.add_column(column, justify="left" if column == "task" else "right")
     for task, result in scores["tasks"].items():
@@ -54,7 +55,9 @@ def breakdown_table(scores: dict[str, Any], key: str, *, title: str) -> Table:
         table.add_column(column, justify="right" if column in ("scored", "accuracy %") else "left")
     for task, groups in scores.get(f"by_{key}", {}).items():
         for value, result in groups.items():
+            # The value comes from the benchmark's files: no markup, no terminal control characters.
+            shown = Text(terminal_safe(str(value)))
             table.add_row(
-                task, value, f"{result['scored']}/{result['questions']}", _percent(result["accuracy"])
+                task, shown, f"{result['scored']}/{result['questions']}", _percent(result["accuracy"])
             )
     return table

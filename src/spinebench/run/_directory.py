@@ -7,6 +7,7 @@ which is how retried errors replace their failures without rewriting the file.
 
 from __future__ import annotations
 
+import fcntl  # POSIX: SpineBench runs on Linux and macOS
 import json
 import os
 from collections.abc import Mapping
@@ -20,19 +21,24 @@ from spinebench.prediction import Prediction
 PREDICTIONS: Final = "predictions.jsonl"
 RUN_JSON: Final = "run.json"
 SCORES_JSON: Final = "scores.json"
+LOCK: Final = ".lock"
+JUDGE_CACHE: Final = "judge_cache.jsonl"  # the judge's replies; discarded with the answers they read
 
 
 class RunDirectory:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self._lock_fd: int | None = None
 
     @classmethod
-    def prepare(cls, path: Path, identity: Mapping[str, Any]) -> RunDirectory:
-        """Creates or reopens a run directory for a configuration.
+    def prepare(cls, path: Path, identity: Mapping[str, Any], *, overwrite: bool = False) -> RunDirectory:
+        """Creates or reopens a run directory for a configuration, and locks it until `close()`.
 
         Reopening with a different identity (model, parameters, prompt, benchmark, subset, seed) is refused,
-        so one directory never mixes answers from two configurations.
+        so one directory never mixes answers from two configurations, unless the directory holds no answer
+        yet (a mistyped first command) or `overwrite` discards what it holds. A second eval into a locked
+        directory is refused at once, naming the process that holds it.
         """
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -44,15 +50,52 @@ class RunDirectory:
                 f"{path}: cannot write the run directory ({error.strerror or error})"
             ) from error
         run_dir = cls(path)
-        existing = run_dir.read_run_json()
-        if existing is not None:
-            differences = _differences(existing.get("identity", {}), dict(identity))
-            if differences:
-                raise RunDirectoryError(
-                    f"{path / RUN_JSON}: this run directory holds a different configuration "
-                    f"({'; '.join(differences)}); choose another --out to start a new run"
-                )
+        run_dir._lock()
+        try:
+            existing = run_dir.read_run_json()
+            if existing is not None:
+                differences = _differences(existing.get("identity", {}), dict(identity))
+                answered = sum(1 for p in run_dir.load_predictions(with_text=False).values() if not p.failed)
+                if differences and answered and not overwrite:
+                    raise RunDirectoryError(
+                        f"{path / RUN_JSON}: this run directory holds {answered} answers of a different "
+                        f"configuration ({'; '.join(differences)}); choose another --out, or add --overwrite "
+                        "to discard them and start afresh"
+                    )
+                if differences or overwrite:
+                    run_dir._discard_contents()
+        except BaseException:
+            run_dir.close()
+            raise
         return run_dir
+
+    def _lock(self) -> None:
+        """Holds an advisory lock on `.lock` (with our PID in it) for as long as this object is open.
+
+        The kernel drops the lock when its process dies, however it dies: a lock file left by a killed eval
+        is stale and simply taken over.
+        """
+        file = self.path / LOCK
+        try:
+            fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise RunDirectoryError(f"{file}: cannot create the lock ({error.strerror or error})") from error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise RunDirectoryError(
+                f"{self.path}: another eval (PID {holder}) is writing to this run directory; wait for it "
+                "to finish or stop it, or choose another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def _discard_contents(self) -> None:
+        for name in (PREDICTIONS, SCORES_JSON, RUN_JSON, JUDGE_CACHE):
+            (self.path / name).unlink(missing_ok=True)
 
     def read_run_json(self) -> dict[str, Any] | None:
         file = self.path / RUN_JSON
@@ -116,9 +159,13 @@ class RunDirectory:
             ) from error
 
     def close(self) -> None:
+        """Closes the predictions file and releases the lock."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the last descriptor drops the flock
+            self._lock_fd = None
 
 
 def _differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:

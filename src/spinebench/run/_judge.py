@@ -17,8 +17,8 @@ from typing import Any, Final
 from spinebench.benchmark import Question
 from spinebench.extract import extract_strict, extract_tolerant, judge_prompt
 from spinebench.models import ChatRequest, GenerationParams, Provider
+from spinebench.run._directory import JUDGE_CACHE
 
-JUDGE_CACHE: Final = "judge_cache.jsonl"
 _JUDGE_PARAMS: Final = GenerationParams(temperature=0.0, max_tokens=64, seed=0)
 
 

@@ -28,10 +28,12 @@ from spinebench.baselines import (
     make_baseline,
 )
 from spinebench.benchmark import Benchmark, Question
+from spinebench.errors import RunDirectoryError, RunStoppedError
 from spinebench.extract import Extraction, extract_answer, split_reasoning
 from spinebench.metrics import rotations, score_run
 from spinebench.models import (
     SPEC_HELP,
+    CircuitOpenError,
     Completion,
     GenerationParams,
     Provider,
@@ -68,6 +70,7 @@ class EvalSettings:
     provider_options: ProviderOptions = field(default_factory=ProviderOptions)
     # knn's encoder, device and batch size; the seed is `seed` above.
     baseline_options: BaselineOptions = field(default_factory=BaselineOptions)
+    overwrite: bool = False  # discard the answers of another configuration in the run directory
 
     def template(self) -> PromptTemplate:
         return TEMPLATES[self.prompt]
@@ -149,14 +152,21 @@ async def _evaluate(
     reporter: Reporter,
     executor: Executor | None = None,
 ) -> EvalResult:
+    _check_out(out, benchmark)
+    # A mistyped --subset fails here, before a run directory exists to block the corrected command.
+    next(benchmark.iter_questions(settings.subset), None)
     if executor is None:
         provider = provider or make_answerer(settings)
         if judge is None and settings.judge:
             judge = make_provider(settings.judge, _provider_options(settings))
     identity = run_identity(benchmark, settings)
-    run_dir = RunDirectory.prepare(out, identity)
+    run_dir = RunDirectory.prepare(out, identity, overwrite=settings.overwrite)
     if isinstance(provider, Baseline):
-        provider.fit(benchmark, benchmark.iter_questions(settings.subset))
+        try:  # constant:<answer> checks its answer against the benchmark's here
+            provider.fit(benchmark, benchmark.iter_questions(settings.subset))
+        except BaseException:
+            run_dir.close()
+            raise
     previous = run_dir.read_run_json() or {}
     record: dict[str, Any] = {
         "spinebench_version": __version__,
@@ -227,6 +237,14 @@ def _provider_options(settings: EvalSettings) -> ProviderOptions:
     return dataclasses.replace(settings.provider_options, seed=settings.seed)
 
 
+def _check_out(out: Path, benchmark: Benchmark) -> None:
+    if out.resolve().is_relative_to(benchmark.path.resolve()):
+        raise RunDirectoryError(
+            f"{out}: the run directory would be inside the benchmark folder {benchmark.path}, which is "
+            "shared and hashed; choose an --out outside it (e.g. runs/<model>)"
+        )
+
+
 def variants(question: Question, settings: EvalSettings) -> list[Question]:
     """What is asked for a question: itself, or with --circular every rotation of a diagnosis question."""
     if settings.circular and question.task == "SDD":
@@ -274,7 +292,13 @@ async def _run_all(
                 group.create_task(work())
     except BaseExceptionGroup as group:
         # One failure (a missing or altered image) stops the run; report it, not the group around it.
-        raise group.exceptions[0] from None
+        first = group.exceptions[0]
+        if isinstance(first, CircuitOpenError):
+            raise RunStoppedError(
+                f"run stopped: the first requests all failed the same way ({first.message}); "
+                f"{first.advice}. Nothing was scored; the same command resumes once this is fixed"
+            ) from None
+        raise first from None
 
 
 class QuestionAnswerer:
@@ -302,6 +326,8 @@ class QuestionAnswerer:
         started = time.perf_counter()
         try:
             completion = await self._complete(question, image)
+        except CircuitOpenError:
+            raise  # the whole run stops (see _run_all); this question is not recorded as failed
         except ProviderError as error:
             return Prediction(
                 question.id,
