@@ -8,6 +8,8 @@ The same runs and settings give the same file byte for byte (no timestamps, seed
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from spinebench import __version__
+from spinebench.display import visible_escapes
 from spinebench.errors import BenchmarkError
 from spinebench.report._axes import AXES
 from spinebench.report._human import human_comparisons
@@ -147,6 +150,7 @@ def _context(
     filter_values = {
         key: sorted({getattr(item.question, key) for item in items}) for key in ("task", "disease", "source")
     }
+    js = _asset("report.js")
     thumbs_json = json.dumps(
         {key: t.uri for key, t in sorted(thumbs.items()) if t.uri}, separators=(",", ":")
     )
@@ -185,12 +189,31 @@ def _context(
         "thumbs": thumbs,
         "thumbs_json": _script_json(thumbs_json),
         "css": Markup(_asset("report.css")),  # our own packaged file: trusted
-        "js": Markup(_asset("report.js")),  # our own packaged file: trusted
+        "js": Markup(js),  # our own packaged file: trusted
+        "csp": content_security_policy(js),
     }
+
+
+def content_security_policy(script: str) -> Markup:
+    """The page's policy: nothing from the network, no script but its own (allowed by its sha256).
+
+    Inline styles stay allowed: the bars are drawn with style attributes, and a style cannot run code.
+    """
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return Markup(  # our own text, quotes kept as they are
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
 
 
 def _asset(name: str) -> str:
     return files("spinebench.report").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def _visible(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible_escapes(value)
+    return value
 
 
 def _script_json(text: str) -> Markup:
@@ -203,6 +226,9 @@ def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("spinebench.report", "templates"),
         autoescape=True,  # every template, whatever its extension: model output is always escaped
+        # Every shown value: NUL, ESC and bidi overrides (which can make "[A]" read as another answer)
+        # become visible escapes. Our own trusted Markup (CSS, script, JSON) passes as it is.
+        finalize=_visible,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
