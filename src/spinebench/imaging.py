@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import pydicom
@@ -32,6 +32,7 @@ from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, Implic
 from spinebench.errors import SpineBenchError
 
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
     "ImageDecodeError",
     "ImagingOptions",
     "encode_png",
@@ -71,6 +72,9 @@ _PLUGIN_HINTS = {
 }
 
 
+DEFAULT_MAX_PIXELS: Final = 1 << 28  # 268 million: far above any radiograph or MRI series of these datasets
+
+
 class ImageDecodeError(SpineBenchError):
     """An image file cannot be turned into a standardised image; the message names the file and the cause."""
 
@@ -87,10 +91,15 @@ class ImagingOptions:
     max_side: int = 1024
     use_stored_window: bool = True
     fallback_percentiles: tuple[float, float] = (0.5, 99.5)
+    # Rows x Columns x frames a DICOM may declare before it is decoded at all. A 28 MB RLE file can declare
+    # 30000 x 30000 pixels and take 9 GB to decode; Pillow caps PNG/JPEG likewise (DecompressionBombError).
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:
         if self.max_side < 1:
             raise ValueError(f"max_side must be at least 1, got {self.max_side}")
+        if self.max_pixels < 1:
+            raise ValueError(f"max_pixels must be at least 1, got {self.max_pixels}")
         low, high = self.fallback_percentiles
         if not 0.0 <= low < high <= 100.0:
             raise ValueError(f"fallback_percentiles must satisfy 0 <= low < high <= 100, got {low}, {high}")
@@ -258,6 +267,13 @@ def _dicom_to_pixels(
     """The selected frame as 8-bit display values: (rows, cols) grey or (rows, cols, 3) colour."""
     _require_decoder(ds, path)
     frames = int(get_nr_frames(ds, warn=False))  # int(): a damaged header may hold text here
+    declared = int(ds.get("Rows", 0) or 0) * int(ds.get("Columns", 0) or 0) * max(frames, 1)
+    if declared > options.max_pixels:
+        raise ImageDecodeError(
+            f"{path}: too large to decode: it declares {ds.get('Rows')} x {ds.get('Columns')} pixels x "
+            f"{frames} frame(s) = {declared:,} pixels, above the cap of {options.max_pixels:,} "
+            "(raise it with --max-pixels if the file is genuine)"
+        )
     index = frames // 2 if frame is None else frame
     if not 0 <= index < frames:
         raise ImageDecodeError(f"{path}: frame {frame} does not exist (the file has {frames} frame(s))")

@@ -17,7 +17,9 @@ from spinebench.catalog import (
     build_catalog,
     read_catalog,
 )
+from spinebench.catalog._build import worker_memory_limit
 from spinebench.cli import app
+from spinebench.imaging import ImagingOptions
 from spinebench.sources import SkippedRecord, read_buu, read_vindr
 
 KEY = b"0123456789abcdef-test-key"
@@ -133,3 +135,21 @@ def test_cli_prints_an_out_path_with_brackets_as_written(
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         assert f"each with its reason in {out / REPORT_NAME}" in result.output
+
+
+def test_images_above_the_pixel_cap_are_skipped_and_reported(
+    synthetic_sources: SourceFolders, tmp_path: Path
+) -> None:
+    readers = {"rsna": synthetic_sources.readers()["rsna"]}
+    report = build_catalog(
+        readers, tmp_path / "cat", key=KEY, imaging=ImagingOptions(max_pixels=100), workers=2
+    )
+    too_large = [skipped for skipped in report.skipped if "too large to decode" in skipped.reason]
+    assert report.images == 0 and len(too_large) >= 5
+    assert all(skipped.location.endswith(".dcm") for skipped in too_large)
+    written = json.loads((tmp_path / "cat" / REPORT_NAME).read_text())
+    assert "too large to decode" in json.dumps(written)
+
+
+def test_conversion_workers_are_memory_bounded() -> None:
+    assert worker_memory_limit(1) >= worker_memory_limit(64) >= 2 << 30

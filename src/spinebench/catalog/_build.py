@@ -193,7 +193,8 @@ def _run_conversions(
                 yield record, key, item, _convert_or_reason(item, out, imaging)
                 bar.advance(task)
             return
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        limit = worker_memory_limit(workers)
+        with ProcessPoolExecutor(max_workers=workers, initializer=_limit_memory, initargs=(limit,)) as pool:
             futures = {
                 pool.submit(_convert, item, out, imaging): (record, key, item) for record, key, item in todo
             }
@@ -203,6 +204,8 @@ def _run_conversions(
                     result: _Converted | str = future.result()
                 except ImageDecodeError as error:
                     result = str(error)
+                except MemoryError:
+                    result = f"{item.path}: too large to decode within {limit >> 20} MiB per worker"
                 yield record, key, item, result
                 bar.advance(task)
 
@@ -212,6 +215,31 @@ def _convert_or_reason(item: SourceImage, out: Path, imaging: ImagingOptions) ->
         return _convert(item, out, imaging)
     except ImageDecodeError as error:
         return str(error)
+    except MemoryError:
+        return f"{item.path}: too large to decode in the memory available"
+
+
+def worker_memory_limit(workers: int) -> int:
+    """Bytes of address space each conversion worker may use: 80% of the machine's memory shared out,
+    and at least 2 GiB (a 4096 x 4096 16-bit frame takes about 1 GiB of working arrays)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        total = 16 << 30
+    return max(2 << 30, int(total * 0.8) // max(workers, 1))
+
+
+def _limit_memory(limit: int) -> None:
+    """Worker start: cap the address space, so that an image too large to decode raises MemoryError in its
+    worker (and is skipped and reported) instead of driving the machine into swap or the OOM killer."""
+    try:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or limit < hard:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):  # no such limit on this platform: decode unbounded
+        return
 
 
 def _load_conversions(file: Path) -> dict[str, _Converted]:

@@ -15,7 +15,7 @@ from spinebench.cli._errors import reports_errors
 from spinebench.cli.catalog_cmd import print_catalog_report
 from spinebench.embeddings import DEFAULT_ENCODER, ENCODER_HELP, make_encoder
 from spinebench.errors import SpineBenchError
-from spinebench.imaging import ImagingOptions
+from spinebench.imaging import DEFAULT_MAX_PIXELS, ImagingOptions
 from spinebench.questions import (
     BUILD_REPORT_FILE,
     CARD_FILE,
@@ -46,6 +46,9 @@ def build_command(
         None, help="Sources: pseudonymisation key (see `spinebench catalog`)."
     ),
     max_side: int = typer.Option(1024, min=64, help="Sources: longest side of a standardised image."),
+    max_pixels: int = typer.Option(
+        DEFAULT_MAX_PIXELS, min=1, help="A DICOM declaring more pixels (rows x columns x frames) is skipped."
+    ),
     min_severity: str = typer.Option("Moderate", help="Sources: RSNA least severity counted as diseased."),
     csxa_table: Path | None = typer.Option(None, help="Sources: the CSXA metadata table (CSV or XLSX)."),
     csxa_id_column: str | None = typer.Option(None, help="Sources: the CSXA table's image id column."),
@@ -102,7 +105,7 @@ def build_command(
             folders.readers(),
             catalog,
             key=load_key(key_file),
-            imaging=ImagingOptions(max_side=max_side),
+            imaging=ImagingOptions(max_side=max_side, max_pixels=max_pixels),
             workers=workers,
             progress=True,
         )

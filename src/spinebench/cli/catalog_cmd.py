@@ -12,7 +12,7 @@ from rich.text import Text
 from spinebench.catalog import REPORT_NAME, CatalogReport, SourceFolders, build_catalog, load_key
 from spinebench.cli._errors import reports_errors
 from spinebench.display import terminal_safe
-from spinebench.imaging import ImagingOptions
+from spinebench.imaging import DEFAULT_MAX_PIXELS, ImagingOptions
 from spinebench.sources import CsxaColumns
 
 
@@ -29,6 +29,9 @@ def catalog_command(
         "~/.config/spinebench/pseudonym.key, created once). Keep it to rebuild the same pseudonyms.",
     ),
     max_side: int = typer.Option(1024, min=64, help="Longest side of a standardised image, in pixels."),
+    max_pixels: int = typer.Option(
+        DEFAULT_MAX_PIXELS, min=1, help="A DICOM declaring more pixels (rows x columns x frames) is skipped."
+    ),
     min_severity: str = typer.Option("Moderate", help="RSNA: least severity counted as diseased."),
     csxa_table: Path | None = typer.Option(None, help="CSXA: the metadata table (CSV or XLSX)."),
     csxa_id_column: str | None = typer.Option(None, help="CSXA: the table's image id column."),
@@ -49,7 +52,7 @@ def catalog_command(
         folders.readers(),
         out,
         key=load_key(key_file),
-        imaging=ImagingOptions(max_side=max_side),
+        imaging=ImagingOptions(max_side=max_side, max_pixels=max_pixels),
         workers=workers,
         progress=True,
     )
