@@ -166,7 +166,10 @@ def build_catalog(
                 height=done.height,
             )
         )
-    pq.write_table(entries_to_table(entries), out / CATALOG_NAME, compression="zstd")
+    # Written beside and renamed: a build stopped here leaves the old catalogue or none, never half of one.
+    partial = out / f"{CATALOG_NAME}.partial"
+    pq.write_table(entries_to_table(entries), partial, compression="zstd")
+    os.replace(partial, out / CATALOG_NAME)
     report.images = len(entries)
     for entry in entries:
         report.by_source[entry.source] = report.by_source.get(entry.source, 0) + 1

@@ -214,10 +214,20 @@ def _csv_rows(path: Path) -> list[tuple[str, ...]]:
             raise SourceLayoutError(
                 f"metadata table {path} is neither UTF-8 nor GBK text ({error})"
             ) from error
+    text = text.replace("\r\n", "\n")
+    # Quirk: a stray carriage return inside a row (a cell edited on a Mac, a broken export) makes the csv
+    # module refuse the whole file. A file with no newline at all uses CR as its line end (classic Mac OS).
+    text = text.replace("\r", "\n") if "\n" not in text else text.replace("\r", "")
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     # European-locale Excel writes ";"-separated CSV; tab-separated exports exist too.
     delimiter = max((",", ";", "\t"), key=first_line.count)
-    return [tuple(cell.strip() for cell in row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter)
+    try:
+        return [tuple(cell.strip() for cell in row) for row in reader]
+    except csv.Error as error:
+        raise SourceLayoutError(
+            f"metadata table {path} line {reader.line_num} cannot be read as CSV ({error})"
+        ) from error
 
 
 def _xlsx_rows(path: Path) -> list[tuple[str, ...]]:

@@ -16,7 +16,6 @@ Only the CSV files are read here; pixels are standardised later from `SourceImag
 from __future__ import annotations
 
 import csv
-import os
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Final
 
 from spinebench.errors import SpineBenchError
+from spinebench.sources._listing import FolderListing, list_folder
 from spinebench.sources._records import Finding, SkippedRecord, SourceImage, SourceLayoutError
 from spinebench.taxonomy import DISEASE_NAMES, LEVELS, RSNA_CONDITIONS, RSNA_SEVERITIES
 
@@ -287,16 +287,13 @@ def _findings(marks: list[_Mark], threshold: int) -> tuple[Finding, ...]:
     )
 
 
-def _series_files(root: Path, study: str, series: str, cache: dict[tuple[str, str], set[str]]) -> set[str]:
+def _series_files(
+    root: Path, study: str, series: str, cache: dict[tuple[str, str], FolderListing]
+) -> FolderListing:
     # One listing per series instead of one stat per slice.
     key = (study, series)
     if key not in cache:
-        folder = root / IMAGES_DIR / study / series
-        try:
-            with os.scandir(folder) as entries:
-                cache[key] = {entry.name for entry in entries if entry.is_file()}
-        except (FileNotFoundError, NotADirectoryError):
-            cache[key] = set()
+        cache[key] = list_folder(root / IMAGES_DIR / study / series)
     return cache[key]
 
 
@@ -309,7 +306,7 @@ def _emit(
     threshold: int,
 ) -> Iterator[SourceImage | SkippedRecord]:
     yield from skipped
-    listings: dict[tuple[str, str], set[str]] = {}
+    listings: dict[tuple[str, str], FolderListing] = {}
     order = sorted(slices, key=lambda key: (_natural(key[0]), _natural(key[1]), key[2]))
     for key in order:
         slice_ = slices[key]
@@ -321,10 +318,10 @@ def _emit(
         if not slice_.marks:
             continue  # every row of it was rejected and reported already
         relative = f"{IMAGES_DIR}/{slice_.study}/{slice_.series}/{slice_.instance}{IMAGE_SUFFIX}"
-        if f"{slice_.instance}{IMAGE_SUFFIX}" not in _series_files(
-            root, slice_.study, slice_.series, listings
-        ):
-            yield SkippedRecord(SOURCE, where, f"image {relative} not found")
+        listing = _series_files(root, slice_.study, slice_.series, listings)
+        if f"{slice_.instance}{IMAGE_SUFFIX}" not in listing:
+            reason = listing.missing_reason(f"{slice_.instance}{IMAGE_SUFFIX}")
+            yield SkippedRecord(SOURCE, where, f"image {relative} {reason}")
             continue
         findings = _findings(slice_.marks, threshold)
         if not findings and slice_.rejected:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from spinebench.sources._listing import FolderListing, list_folder
 from spinebench.sources._records import Finding, SkippedRecord, SourceImage, SourceLayoutError
 from spinebench.taxonomy import DISEASE_NAMES, HEALTHY, VINDR_LESIONS
 
@@ -193,10 +193,9 @@ def _add_row(
         image.diseases.add(disease)
 
 
-def _files_in(folder: Path) -> set[str]:
+def _files_in(folder: Path) -> FolderListing:
     # One listing per split instead of one stat per image: the train split alone holds ~8,000 files.
-    with os.scandir(folder) as entries:
-        return {entry.name for entry in entries if entry.is_file()}
+    return list_folder(folder)
 
 
 def _lines(image: _Image) -> str:
@@ -205,12 +204,13 @@ def _lines(image: _Image) -> str:
     return f"{_csv_name(image.split)} line{'s' if len(image.lines) > 1 else ''} {shown}{more}"
 
 
-def _merge(root: Path, image: _Image, files: set[str]) -> SourceImage | SkippedRecord:
+def _merge(root: Path, image: _Image, files: FolderListing) -> SourceImage | SkippedRecord:
     """Applies the merge rule to one image's rows (see the module docstring)."""
     where = f"{_lines(image)} (image {image.image_id})"
     file_name = image.image_id + IMAGE_SUFFIX
     if file_name not in files:
-        return SkippedRecord(SOURCE, where, f"image {_images_name(image.split)}/{file_name} not found")
+        reason = files.missing_reason(file_name)
+        return SkippedRecord(SOURCE, where, f"image {_images_name(image.split)}/{file_name} {reason}")
     if not image.diseases:
         if image.rejected:
             return SkippedRecord(
