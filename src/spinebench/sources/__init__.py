@@ -5,6 +5,7 @@ was left out); the catalogue step decodes and standardises the images.
 """
 
 from spinebench.sources._records import Finding, SkippedRecord, SourceImage, SourceLayoutError, pseudonym
+from spinebench.sources._release_survey import ReleaseSurvey, survey_release
 from spinebench.sources.buu import read_buu
 from spinebench.sources.csxa import CsxaColumns, read_csxa
 from spinebench.sources.release import RELEASE_FILES, ImportReport, import_release
@@ -18,6 +19,7 @@ __all__ = [
     "Finding",
     "ImportReport",
     "ReleaseSkippedRecord",
+    "ReleaseSurvey",
     "SkippedRecord",
     "SourceImage",
     "SourceLayoutError",
@@ -27,4 +29,5 @@ __all__ = [
     "read_csxa",
     "read_rsna_lumbar",
     "read_vindr",
+    "survey_release",
 ]

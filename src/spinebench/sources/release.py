@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
+import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,9 +24,16 @@ from typing import Any, Final, NamedTuple
 from rich.console import Console
 from rich.progress import Progress
 
-from spinebench.benchmark import BenchmarkWriter, Question
+from spinebench.benchmark import (
+    IMAGES_DIR,
+    MANIFEST_NAME,
+    BenchmarkWriter,
+    Question,
+    refuse_existing_benchmark,
+)
 from spinebench.errors import BenchmarkError, ReleaseFormatError
 from spinebench.hashing import sha256_bytes, sha256_file
+from spinebench.sources._release_images import ImageResolver, ReleaseImage
 from spinebench.sources._release_text import (
     Rejected,
     answer_letters,
@@ -48,6 +57,7 @@ RELEASE_FILES: Final = (
     ReleaseFile(("all/train.json", "all/train.jsonl"), ()),
 )
 REPORT_NAME: Final = "import_report.json"
+MAX_QUESTION_CHARS: Final = 20_000  # the released questions are a few hundred characters
 SOURCE: Final = "release"
 
 
@@ -100,26 +110,31 @@ class ImportReport:
 # ---------------------------------------------------------------- reading the JSON files
 
 
-def _load_records(path: Path, name: str) -> list[Any]:
+def load_records(path: Path, name: str) -> list[Any]:
     """The records of one release file: a JSON list, a {"data": [...]} wrapper, or JSON Lines.
 
-    A JSON Lines line that does not parse becomes a `Rejected` placeholder so that it is reported in place.
+    A JSON Lines line that does not parse (or is not UTF-8) becomes a `Rejected` placeholder so that it is
+    reported in place; the other lines are imported.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")  # some exporters write a BOM
-    except (OSError, UnicodeDecodeError) as error:
-        raise ReleaseFormatError(f"{path}: cannot read ({error})") from error
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ReleaseFormatError(f"{path}: cannot read ({error.strerror or error})") from error
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # some exporters write a BOM
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as whole_error:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as whole_error:
         # Not splitlines(): it also cuts at U+2028, NEL and the like, which JSON strings may hold raw.
-        lines = [line for line in text.split("\n") if line.strip()]
         records: list[Any] = []
-        for line in lines:
+        for number, line in enumerate(raw.split(b"\n"), start=1):
+            if not line.strip():
+                continue
             try:
-                records.append(json.loads(line))
+                records.append(json.loads(line.decode("utf-8")))
+            except UnicodeDecodeError as error:
+                records.append(Rejected("bad encoding", f"line {number} is not UTF-8 ({error.reason})"))
             except json.JSONDecodeError as error:
-                records.append(Rejected("invalid JSON", f"not valid JSON ({error.msg})"))
+                records.append(Rejected("invalid JSON", f"line {number}: not valid JSON ({error.msg})"))
         if not any(not isinstance(record, Rejected) for record in records):
             raise ReleaseFormatError(f"{name}: neither JSON nor JSON Lines ({whole_error})") from whole_error
         return records
@@ -184,6 +199,10 @@ def parse_record(record: Any) -> _Parsed:
         raise Rejected("bad options", "two options have the same text")
     if not stem:
         raise Rejected("missing field", "the question has no text besides its options")
+    if len(stem) > MAX_QUESTION_CHARS:
+        raise Rejected("question too long", f"{len(stem):,} characters (at most {MAX_QUESTION_CHARS:,})")
+    for text_field in (stem, *options):
+        _check_unicode(text_field)
     answer = answer_letters(_text_field(record, "answers", "answer"), options)
     if task == "SDD" and len(answer) != 1:
         raise Rejected(
@@ -196,7 +215,19 @@ def parse_record(record: Any) -> _Parsed:
         image = image[0]
     if not isinstance(image, str) or not image.strip():
         raise Rejected("bad image path", "the image path is empty or not a string")
+    _check_unicode(image)
     return _Parsed(task, stem, tuple(options), answer, image.strip())
+
+
+def _check_unicode(text: str) -> None:
+    """Refuses a lone surrogate (JSON may escape half a UTF-16 pair): no UTF-8 file could hold it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = text[error.start]
+        raise Rejected(
+            "bad text", f"the record holds {bad!a}, half of a UTF-16 pair, which is not valid Unicode"
+        ) from None
 
 
 # ---------------------------------------------------------------- disease, modality, id
@@ -244,34 +275,16 @@ def question_id(task: Task, image_sha256: str, stem: str, options: Sequence[str]
 # ---------------------------------------------------------------- images
 
 
-def resolve_image(raw: str, json_dir: Path, root: Path) -> Path:
-    """The image file a record names, relative to its JSON file's folder or else to the release folder.
-
-    The resolved path (symlinks followed) must stay inside the release folder.
-    """
-    relative = raw.replace("\\", "/")  # written on Windows
-    if relative.startswith("/") or re.match(r"^[A-Za-z]:/", relative):
-        raise Rejected("path escapes release", f"image path {raw!r} is absolute; it must be relative")
-    escaped = False
-    for base in (json_dir, root):
-        try:
-            candidate = (base / relative).resolve()
-            if not candidate.is_relative_to(root):
-                escaped = True
-            elif candidate.is_file():
-                return candidate
-        except (OSError, ValueError, RuntimeError) as error:  # NUL byte, name too long, symlink loop
-            raise Rejected("bad image path", f"image path {raw!r} cannot be resolved ({error})") from error
-    if escaped:
-        raise Rejected("path escapes release", f"image path {raw!r} leads outside the release folder")
-    looked = sorted({(base / relative).relative_to(root).as_posix() for base in (json_dir, root)})
-    raise Rejected("image not found", f"image {raw!r} not found (looked for {' and '.join(looked)})")
+def resolve_image(raw: str, json_dir: Path, root: Path) -> ReleaseImage:
+    """The image a record names: by its path (relative to its JSON file's folder, then to the release
+    folder), else by its unique file name anywhere in the release or its zip archives (see ImageResolver)."""
+    return ImageResolver(root).resolve(raw, json_dir)
 
 
 # ---------------------------------------------------------------- the import
 
 
-def _release_files(release_dir: Path, root: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
+def release_files(release_dir: Path, root: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
     found = []
     for release_file in RELEASE_FILES:
         for name in release_file.names:
@@ -284,44 +297,100 @@ def _release_files(release_dir: Path, root: Path) -> list[tuple[str, Path, tuple
     return found
 
 
+def release_root(release_dir: Path) -> Path:
+    """The folder holding the release files: `release_dir` itself, or in a Hugging Face cache folder
+    (`datasets--<org>--<name>/`) the snapshot that refs/main names, or its only snapshot."""
+    if not release_dir.is_dir():
+        raise ReleaseFormatError(f"{release_dir}: no such release folder")
+    root = release_dir.resolve()
+    has_files = any((root / name).is_file() for release_file in RELEASE_FILES for name in release_file.names)
+    snapshots = root / "snapshots"
+    if has_files or not snapshots.is_dir():
+        return root
+    main = root / "refs" / "main"
+    revision = main.read_text(encoding="utf-8").strip() if main.is_file() else ""
+    if revision and (snapshots / revision).is_dir():
+        return snapshots / revision
+    found = sorted(path for path in snapshots.iterdir() if path.is_dir())
+    if len(found) != 1:
+        raise ReleaseFormatError(
+            f"{release_dir}: a Hugging Face cache folder with {len(found)} snapshots and no refs/main; "
+            "give the snapshot folder itself (snapshots/<revision>)"
+        )
+    return found[0]
+
+
+def refuse_out_inside(out: Path, folder: Path, what: str) -> None:
+    """Raises ReleaseFormatError when `out` is `folder` or lies inside it."""
+    if out.resolve().is_relative_to(folder.resolve()):
+        raise ReleaseFormatError(
+            f"{out}: the new benchmark would be written inside the {what} {folder}; "
+            "choose an --out outside it"
+        )
+
+
 def import_release(release_dir: Path, out: Path, *, progress: bool = False) -> ImportReport:
     """Imports a SpineBench release folder into a new benchmark directory `out`.
 
     Bad records are skipped and listed in the report (also written to `out/import_report.json`); raises
     ReleaseFormatError when no release file exists, one cannot be read, or no record could be imported.
+    The benchmark is written into a hidden folder beside `out` and moved into place at the end, so a
+    failed or interrupted import never leaves a partial benchmark behind.
     """
-    if not release_dir.is_dir():
-        raise ReleaseFormatError(f"{release_dir}: no such release folder")
-    root = release_dir.resolve()
-    files = _release_files(release_dir, root)
-    loaded = [(name, path, subsets, _load_records(path, name)) for name, path, subsets in files]
+    root = release_root(release_dir)
+    refuse_out_inside(out, release_dir, "release folder")
+    files = release_files(release_dir, root)
+    loaded = [(name, path, subsets, load_records(path, name)) for name, path, subsets in files]
+    refuse_existing_benchmark(out)
+    if (out / IMAGES_DIR).exists():
+        raise BenchmarkError(f"{out}: already holds an images/ folder; choose an empty folder")
     report = ImportReport(out=out, files=tuple(name for name, *_ in files))
     report.records = sum(len(records) for *_, records in loaded)
-    writer = BenchmarkWriter(
-        out,
-        name="spinebench-release",
-        build={
-            "imported_from": "SpineBench release",
-            "files": list(report.files),
-            "sha256": {name: sha256_file(path) for name, path, _ in files},
-        },
-    )
-    importer = _Importer(writer, report, root)
-    with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
-        task_id = bar.add_task("Importing release", total=report.records)
-        for name, path, subsets, records in loaded:
-            for index, record in enumerate(records):
-                importer.add(name, path.parent, index, record, subsets)
-                bar.advance(task_id)
-    _write_report(out / REPORT_NAME, report)
+    staging = out.with_name(f".{out.name}.importing")
+    shutil.rmtree(staging, ignore_errors=True)  # left by an import that was killed
+    try:
+        writer = BenchmarkWriter(
+            staging,
+            name="spinebench-release",
+            build={
+                "imported_from": "SpineBench release",
+                "files": list(report.files),
+                "sha256": {name: sha256_file(path) for name, path, _ in files},
+            },
+        )
+        importer = _Importer(writer, report, ImageResolver(root))
+        with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
+            task_id = bar.add_task("Importing release", total=report.records)
+            for name, path, subsets, records in loaded:
+                for index, record in enumerate(records):
+                    importer.add(name, path.parent, index, record, subsets)
+                    bar.advance(task_id)
+        if report.questions:
+            _write_report(staging / REPORT_NAME, report)
+            writer.close()
+            _move_into(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     if report.questions == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_report(out / REPORT_NAME, report)  # the report alone: no benchmark
         kinds = ", ".join(f"{kind}: {n}" for kind, n in report.skipped_by_kind().items()) or "no records"
         raise ReleaseFormatError(
             f"{release_dir}: nothing could be imported ({kinds}); "
             f"every skipped record is listed in {out / REPORT_NAME}"
         )
-    writer.close()
     return report
+
+
+def _move_into(staging: Path, out: Path) -> None:
+    """Puts the finished benchmark at `out`: one rename, or entry by entry into an existing folder (the
+    manifest last, so that `out` is a benchmark only once everything else is there)."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    entries = sorted(staging.iterdir(), key=lambda path: path.name == MANIFEST_NAME)
+    for entry in entries:
+        os.replace(entry, out / entry.name)
 
 
 def _write_report(path: Path, report: ImportReport) -> None:
@@ -334,9 +403,9 @@ class _Importer:
 
     writer: BenchmarkWriter
     report: ImportReport
-    root: Path
+    resolver: ImageResolver
     _seen: dict[str, tuple[str, int, tuple[str, ...]]] = field(default_factory=dict)
-    _images: dict[Path, tuple[str, str] | Rejected] = field(default_factory=dict)
+    _images: dict[ReleaseImage, tuple[str, str] | Rejected] = field(default_factory=dict)
 
     def add(self, file: str, json_dir: Path, index: int, record: Any, subsets: tuple[str, ...]) -> None:
         try:
@@ -348,8 +417,8 @@ class _Importer:
 
     def _add(self, file: str, json_dir: Path, index: int, record: Any, subsets: tuple[str, ...]) -> None:
         parsed = parse_record(record)
-        path = resolve_image(parsed.image, json_dir, self.root)
-        image_sha, image = self._image(path, parsed.image)
+        found = self.resolver.resolve(parsed.image, json_dir)
+        image_sha, image = self._image(found, parsed.image)
         qid = question_id(parsed.task, image_sha, parsed.stem, parsed.options)
         if qid in self._seen:
             first_file, first_index, first_answer = self._seen[qid]
@@ -379,18 +448,22 @@ class _Importer:
         if "sub" in subsets:
             self.report.imported_sub[parsed.task] += 1
 
-    def _image(self, path: Path, raw: str) -> tuple[str, str]:
+    def _image(self, found: ReleaseImage, raw: str) -> tuple[str, str]:
         """(sha256, benchmark-relative path) of an image, stored on first use; each file is read once."""
-        cached = self._images.get(path)
+        cached = self._images.get(found)
         if cached is None:
             try:
-                data = path.read_bytes()
+                data = found.read_bytes()
                 cached = (sha256_bytes(data), self.writer.add_image(data, what=f"image {raw!r}"))
+            except Rejected as rejected:
+                cached = Rejected(rejected.kind, f"image {raw!r}: {rejected.reason}")
             except OSError as error:
-                cached = Rejected("unreadable image", f"image {raw!r} cannot be read ({error.strerror})")
+                cached = Rejected(
+                    "unreadable image", f"image {raw!r} cannot be read ({error.strerror or error})"
+                )
             except BenchmarkError as error:
                 cached = Rejected("unreadable image", str(error))
-            self._images[path] = cached
+            self._images[found] = cached
         if isinstance(cached, Rejected):
             raise Rejected(cached.kind, cached.reason)
         return cached
