@@ -1,8 +1,6 @@
 """The benchmark directory users share and evaluate on: questions, images and a manifest of hashes."""
 
 from spinebench.benchmark._directory import (
-    IMAGES_DIR,
-    MANIFEST_NAME,
     Benchmark,
     BenchmarkWriter,
     image_format,
@@ -12,8 +10,6 @@ from spinebench.benchmark._question import Question
 from spinebench.benchmark._sample import SAMPLE_PATH, open_sample
 
 __all__ = [
-    "IMAGES_DIR",
-    "MANIFEST_NAME",
     "SAMPLE_PATH",
     "Benchmark",
     "BenchmarkWriter",

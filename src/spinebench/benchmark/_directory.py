@@ -9,9 +9,12 @@ of fewer than 5,000 images (seconds of hashing), so that a tampered image is fou
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import shutil
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -76,13 +79,24 @@ class BenchmarkWriter:
     _ids: set[str] = field(default_factory=set, init=False)
     _writer: pq.ParquetWriter | None = field(default=None, init=False)
     _counts: dict[str, Counter[str]] = field(default_factory=dict, init=False)
+    _dir: Path = field(default=Path(), init=False)  # where the files are written until close()
+    _cleanup: weakref.finalize[Any, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         refuse_existing_benchmark(self.out)
+        # Everything is written into a hidden folder beside `out` and moved into place by close(): a build
+        # that fails or is stopped never leaves a partial benchmark (abort() removes the folder).
+        self._dir = self.out.with_name(f".{self.out.name}.partial-{os.getpid()}")
         try:
-            (self.out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
+            if self.out.exists() and not self.out.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "not a folder")
+            shutil.rmtree(self._dir, ignore_errors=True)
+            (self._dir / IMAGES_DIR).mkdir(parents=True)
         except OSError as error:
             raise BenchmarkError(f"{self.out}: cannot create the benchmark folder ({error})") from error
+        # A writer dropped without close() (an exception in its caller) removes its folder when collected,
+        # or at the latest when the process exits.
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
         self._counts = {key: Counter() for key in ("task", "disease", "source", "modality", "subset")}
 
     def add_image(self, data: bytes, *, what: str = "image") -> str:
@@ -91,7 +105,7 @@ class BenchmarkWriter:
         extension = IMAGE_EXTENSIONS[image_format(data, what=what)]
         relative = f"{IMAGES_DIR}/{digest[:2]}/{digest}{extension}"
         if relative not in self._files:
-            target = self.out / relative
+            target = self._dir / relative
             target.parent.mkdir(exist_ok=True)
             if not target.exists():
                 _write_atomic(target, data)
@@ -105,7 +119,7 @@ class BenchmarkWriter:
             raise BenchmarkError(f"{self.out}: {name!r} is not a valid extra file name")
         if name in self._extra:
             raise BenchmarkError(f"{self.out}: file {name!r} is added twice")
-        _write_atomic(self.out / name, data)
+        _write_atomic(self._dir / name, data)
         self._extra[name] = {"sha256": sha256_bytes(data), "bytes": len(data)}
         return name
 
@@ -133,7 +147,7 @@ class BenchmarkWriter:
     def _flush(self) -> None:
         if self._writer is None:
             self._writer = pq.ParquetWriter(
-                self.out / PARQUET_NAME, QUESTION_SCHEMA, compression="zstd", write_statistics=False
+                self._dir / PARQUET_NAME, QUESTION_SCHEMA, compression="zstd", write_statistics=False
             )
         if self._pending:
             self._writer.write_table(questions_to_table(self._pending), row_group_size=_ROW_GROUP)
@@ -148,8 +162,8 @@ class BenchmarkWriter:
         self._writer.close()
         files = {
             PARQUET_NAME: {
-                "sha256": sha256_file(self.out / PARQUET_NAME),
-                "bytes": (self.out / PARQUET_NAME).stat().st_size,
+                "sha256": sha256_file(self._dir / PARQUET_NAME),
+                "bytes": (self._dir / PARQUET_NAME).stat().st_size,
             }
         }
         files.update(sorted(self._extra.items()))
@@ -168,8 +182,39 @@ class BenchmarkWriter:
             },
             "files": files,
         }
-        _write_atomic(self.out / MANIFEST_NAME, (json.dumps(manifest, indent=1) + "\n").encode())
+        _write_atomic(self._dir / MANIFEST_NAME, (json.dumps(manifest, indent=1) + "\n").encode())
+        self._cleanup.detach()
+        _move_into(self._dir, self.out)
         return manifest
+
+    def abort(self) -> None:
+        """Discards what was written: nothing of this benchmark is left, at `out` or beside it."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._cleanup()
+
+    def __enter__(self) -> BenchmarkWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self.abort()
+
+
+def _move_into(staging: Path, out: Path) -> None:
+    """Puts a finished benchmark at `out`: one rename, or merged into an existing folder with the manifest
+    last, so that `out` reads as a benchmark only once every other file is in place."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    for entry in sorted(staging.iterdir(), key=lambda path: path.name == MANIFEST_NAME):
+        target = out / entry.name
+        if entry.is_dir() and target.is_dir():  # images/ left by an earlier, failed build: merge
+            _move_into(entry, target)
+        else:
+            os.replace(entry, target)
+    staging.rmdir()
 
 
 def _write_atomic(target: Path, data: bytes) -> None:

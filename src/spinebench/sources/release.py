@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
-import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,13 +22,7 @@ from typing import Any, Final, NamedTuple
 from rich.console import Console
 from rich.progress import Progress
 
-from spinebench.benchmark import (
-    IMAGES_DIR,
-    MANIFEST_NAME,
-    BenchmarkWriter,
-    Question,
-    refuse_existing_benchmark,
-)
+from spinebench.benchmark import BenchmarkWriter, Question
 from spinebench.errors import BenchmarkError, ReleaseFormatError
 from spinebench.hashing import sha256_bytes, sha256_file
 from spinebench.sources._release_images import ImageResolver, ReleaseImage
@@ -334,30 +326,25 @@ def import_release(release_dir: Path, out: Path, *, progress: bool = False) -> I
 
     Bad records are skipped and listed in the report (also written to `out/import_report.json`); raises
     ReleaseFormatError when no release file exists, one cannot be read, or no record could be imported.
-    The benchmark is written into a hidden folder beside `out` and moved into place at the end, so a
-    failed or interrupted import never leaves a partial benchmark behind.
+    The benchmark is written into a hidden folder beside `out` and moved into place at the end (see
+    BenchmarkWriter), so a failed or interrupted import never leaves a partial benchmark behind.
     """
     root = release_root(release_dir)
     refuse_out_inside(out, release_dir, "release folder")
     files = release_files(release_dir, root)
     loaded = [(name, path, subsets, load_records(path, name)) for name, path, subsets in files]
-    refuse_existing_benchmark(out)
-    if (out / IMAGES_DIR).exists():
-        raise BenchmarkError(f"{out}: already holds an images/ folder; choose an empty folder")
     report = ImportReport(out=out, files=tuple(name for name, *_ in files))
     report.records = sum(len(records) for *_, records in loaded)
-    staging = out.with_name(f".{out.name}.importing")
-    shutil.rmtree(staging, ignore_errors=True)  # left by an import that was killed
-    try:
-        writer = BenchmarkWriter(
-            staging,
-            name="spinebench-release",
-            build={
-                "imported_from": "SpineBench release",
-                "files": list(report.files),
-                "sha256": {name: sha256_file(path) for name, path, _ in files},
-            },
-        )
+    writer = BenchmarkWriter(
+        out,
+        name="spinebench-release",
+        build={
+            "imported_from": "SpineBench release",
+            "files": list(report.files),
+            "sha256": {name: sha256_file(path) for name, path, _ in files},
+        },
+    )
+    with writer:  # an error or Ctrl-C on the way discards everything written
         importer = _Importer(writer, report, ImageResolver(root))
         with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
             task_id = bar.add_task("Importing release", total=report.records)
@@ -366,14 +353,12 @@ def import_release(release_dir: Path, out: Path, *, progress: bool = False) -> I
                     importer.add(name, path.parent, index, record, subsets)
                     bar.advance(task_id)
         if report.questions:
-            _write_report(staging / REPORT_NAME, report)
             writer.close()
-            _move_into(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        else:
+            writer.abort()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / REPORT_NAME).write_bytes(_report_bytes(report))  # with nothing imported, the report alone
     if report.questions == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_report(out / REPORT_NAME, report)  # the report alone: no benchmark
         kinds = ", ".join(f"{kind}: {n}" for kind, n in report.skipped_by_kind().items()) or "no records"
         raise ReleaseFormatError(
             f"{release_dir}: nothing could be imported ({kinds}); "
@@ -382,19 +367,8 @@ def import_release(release_dir: Path, out: Path, *, progress: bool = False) -> I
     return report
 
 
-def _move_into(staging: Path, out: Path) -> None:
-    """Puts the finished benchmark at `out`: one rename, or entry by entry into an existing folder (the
-    manifest last, so that `out` is a benchmark only once everything else is there)."""
-    if not out.exists():
-        os.replace(staging, out)
-        return
-    entries = sorted(staging.iterdir(), key=lambda path: path.name == MANIFEST_NAME)
-    for entry in entries:
-        os.replace(entry, out / entry.name)
-
-
-def _write_report(path: Path, report: ImportReport) -> None:
-    path.write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+def _report_bytes(report: ImportReport) -> bytes:
+    return (json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 @dataclass
