@@ -9,8 +9,9 @@ import re
 import pytest
 
 from spinebench.benchmark import open_sample
+from spinebench.prediction import Prediction
 from spinebench.report import write_html_report
-from spinebench.run import EvalSettings, Prediction, RunDirectory, evaluate
+from spinebench.run import EvalSettings, RunDirectory, evaluate
 
 HOSTILE = "Answer\x00 \x1b[2J\x1b]0;PWNED\x07 My final option: [\u202eA]"
 
