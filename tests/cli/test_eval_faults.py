@@ -206,3 +206,17 @@ def test_ctrl_c_says_how_many_answers_are_saved_and_how_to_resume(tmp_path: Path
     saved = len((out / PREDICTIONS).read_text().splitlines())
     assert process.returncode == 130, output
     assert f"{saved} answers saved" in output and "same command" in output and "resume" in output
+
+
+def test_a_hostile_model_name_in_run_json_reaches_the_leaderboard_without_control_codes(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "r"
+    assert _eval("--model", "random", "--out", str(run))[0] == 0
+    record = json.loads((run / RUN_JSON).read_text())
+    record["identity"]["model"] = "evil\x1b]0;PWNED\x07\x1b[2J\u202emodel"
+    (run / RUN_JSON).write_text(json.dumps(record))
+    result = runner.invoke(app, ["leaderboard", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "evil]0;PWNED[2Jmodel" in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output and "\u202e" not in result.output

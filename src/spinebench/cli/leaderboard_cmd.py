@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from spinebench.cli._errors import reports_errors
+from spinebench.display import terminal_safe
 from spinebench.report import LeaderboardRow, format_leaderboard, load_runs, write_report_file
 from spinebench.stats import BootstrapSettings
 
@@ -36,6 +37,8 @@ def leaderboard_command(
     rows = [LeaderboardRow.from_scores(run.label, run.scores) for run in loaded]
     text = format_leaderboard(rows, fmt.value, reference=reference)
     if out is None:
-        sys.stdout.write(text)  # plain text: a model name is never read as console markup
+        # Plain text: a model name is never read as console markup. It comes from run.json, someone else's
+        # file perhaps: no control character of it reaches the terminal.
+        sys.stdout.write(terminal_safe(text))
     else:
         write_report_file(out, text)
