@@ -35,6 +35,7 @@ from spinebench.models._retry import call_with_retries
 from spinebench.models._spec import ProviderOptions
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+CONNECT_TIMEOUT = 10.0  # seconds to open a connection (the reply itself gets --timeout)
 PLACEHOLDER_API_KEY = "EMPTY"  # local servers (vLLM, Ollama, LM Studio) accept any key
 JPEG_DATA_URL_PREFIX = b"data:image/jpeg;base64,"
 _IMAGE_SLOT = "\x00spinebench-image\x00"
@@ -122,6 +123,11 @@ class OpenAICompatProvider:
             client, self._client = self._client, None
             await client.close()
 
+    def _timeout(self) -> httpx2.Timeout:
+        # A live server accepts a connection in milliseconds; waiting the full reply timeout (120 s) for a
+        # host that never answers would make a dead address take minutes per question to notice.
+        return httpx2.Timeout(self.options.timeout, connect=min(self.options.timeout, CONNECT_TIMEOUT))
+
     def _advice(self, error: ProviderError) -> str:
         """How to fix a failure that every request would meet (see CircuitBreaker)."""
         key = self.options.api_key_env
@@ -144,7 +150,7 @@ class OpenAICompatProvider:
             self._client = openai.AsyncOpenAI(
                 api_key=os.environ.get(self.options.api_key_env) or PLACEHOLDER_API_KEY,
                 base_url=self.options.base_url,  # None: the client reads OPENAI_BASE_URL, then its default
-                timeout=self.options.timeout,
+                timeout=self._timeout(),
                 max_retries=0,  # we retry, with our policy and our attempt count
             )
         return self._client
@@ -193,13 +199,19 @@ class OpenAICompatProvider:
                 cast_to=httpx2.Response,
                 content=body,
                 options={
-                    "timeout": self.options.timeout,
+                    "timeout": self._timeout(),
                     "headers": {"Content-Type": "application/json"},
                     "security": {"bearer_auth": True},  # only the bearer key, never an admin key from the env
                 },
             )
             reply = await response.aread()
         except openai.APITimeoutError as error:
+            if isinstance(error.__cause__, httpx2.ConnectTimeout):
+                # Nothing answers at that address (a host that drops packets): as lasting as a refusal.
+                raise ProviderError(
+                    "connection",
+                    f"cannot connect to {self.base_url} within {self._timeout().connect:g} s",
+                ) from error
             raise ProviderError(
                 "timeout", f"no reply within {self.options.timeout:g} s from {self.base_url}"
             ) from error
