@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -153,3 +155,16 @@ def test_images_above_the_pixel_cap_are_skipped_and_reported(
 
 def test_conversion_workers_are_memory_bounded() -> None:
     assert worker_memory_limit(1) >= worker_memory_limit(64) >= 2 << 30
+    if not Path("/proc/self/statm").exists():
+        pytest.skip("the address-space cap needs Linux /proc")
+    # A worker capped at what it holds plus 256 MiB: 10 MiB fits, 4 GiB is a MemoryError, not the OOM killer.
+    probe = (
+        "import numpy as np\n"
+        "from spinebench.catalog._build import _limit_memory\n"
+        "_limit_memory(256 << 20)\n"
+        "np.ones(10 << 20, dtype=np.uint8)\n"
+        "try:\n    np.ones(4 << 30, dtype=np.uint8)\nexcept MemoryError:\n    print('bounded')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "bounded"

@@ -208,7 +208,7 @@ def _run_conversions(
                 except ImageDecodeError as error:
                     result = str(error)
                 except MemoryError:
-                    result = f"{item.path}: too large to decode within {limit >> 20} MiB per worker"
+                    result = f"{item.path}: too large to decode within {limit >> 20} MiB more per worker"
                 yield record, key, item, result
                 bar.advance(task)
 
@@ -223,8 +223,8 @@ def _convert_or_reason(item: SourceImage, out: Path, imaging: ImagingOptions) ->
 
 
 def worker_memory_limit(workers: int) -> int:
-    """Bytes of address space each conversion worker may use: 80% of the machine's memory shared out,
-    and at least 2 GiB (a 4096 x 4096 16-bit frame takes about 1 GiB of working arrays)."""
+    """Bytes each conversion worker may allocate beyond what it holds at start: 80% of the machine's memory
+    shared out, and at least 2 GiB (a 4096 x 4096 16-bit frame takes about 1 GiB of working arrays)."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not POSIX
@@ -232,16 +232,23 @@ def worker_memory_limit(workers: int) -> int:
     return max(2 << 30, int(total * 0.8) // max(workers, 1))
 
 
-def _limit_memory(limit: int) -> None:
+def _limit_memory(allowance: int) -> None:
     """Worker start: cap the address space, so that an image too large to decode raises MemoryError in its
-    worker (and is skipped and reported) instead of driving the machine into swap or the OOM killer."""
+    worker (and is skipped and reported) instead of driving the machine into swap or the OOM killer.
+
+    The cap is what the worker already maps plus `allowance`: a forked worker inherits its parent's mappings
+    (tens of GB of address space once CUDA is loaded), which a fixed cap would refuse outright.
+    """
     try:
         import resource
 
+        with open("/proc/self/statm", encoding="ascii") as statm:  # Linux; elsewhere, no cap
+            in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = in_use + allowance
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or limit < hard:
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    except (ImportError, ValueError, OSError):  # no such limit on this platform: decode unbounded
+    except (ImportError, ValueError, OSError):  # no such limit or no /proc here: decode unbounded
         return
 
 

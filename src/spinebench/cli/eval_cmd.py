@@ -94,7 +94,7 @@ def eval_command(
         "first; auto: full below 5,000 images, else quick.",
     ),
     overwrite: bool = typer.Option(
-        False, help="Discard the answers of another configuration in --out and start afresh."
+        False, help="Discard what --out holds (answers of this or another configuration); start afresh."
     ),
     circular: bool = typer.Option(
         False, help="Ask each diagnosis question once per rotation of its options; correct only if all are."

@@ -55,13 +55,15 @@ class RunDirectory:
             existing = run_dir.read_run_json()
             if existing is not None:
                 differences = _differences(existing.get("identity", {}), dict(identity))
-                answered = sum(1 for p in run_dir.load_predictions(with_text=False).values() if not p.failed)
-                if differences and answered and not overwrite:
-                    raise RunDirectoryError(
-                        f"{path / RUN_JSON}: this run directory holds {answered} answers of a different "
-                        f"configuration ({'; '.join(differences)}); choose another --out, or add --overwrite "
-                        "to discard them and start afresh"
-                    )
+                if differences and not overwrite:
+                    predictions = run_dir.load_predictions(with_text=False).values()
+                    answered = sum(1 for prediction in predictions if not prediction.failed)
+                    if answered:
+                        raise RunDirectoryError(
+                            f"{path / RUN_JSON}: this run directory holds {answered} answers of a different "
+                            f"configuration ({'; '.join(differences)}); choose another --out, or add "
+                            "--overwrite to discard them and start afresh"
+                        )
                 if differences or overwrite:
                     run_dir._discard_contents()
         except BaseException:
