@@ -13,10 +13,7 @@ from pathlib import Path
 import pytest
 
 from spinebench.catalog import build_catalog, read_catalog
-from spinebench.sources._records import SkippedRecord, SourceImage
-from spinebench.sources.csxa import read_csxa
-from spinebench.sources.rsna_lumbar import read_rsna_lumbar
-from spinebench.sources.vindr import read_vindr
+from spinebench.sources import SkippedRecord, SourceImage, read_buu, read_csxa, read_rsna_lumbar, read_vindr
 from spinebench.synth import write_synthetic_sources
 
 KEY = b"hostile-layouts-key"
@@ -103,3 +100,21 @@ def test_csxa_metadata_with_classic_mac_line_ends(sources: dict[str, Path]) -> N
     table.write_bytes(table.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
     images, _ = _split(list(read_csxa(root)))
     assert [i.native_id for i in images] == [i.native_id for i in before]
+
+
+def test_buu_and_csxa_survive_symlink_loops_among_their_files(sources: dict[str, Path]) -> None:
+    buu, csxa = sources["buu"], sources["csxa"]
+    buu_before, _ = _split(list(read_buu(buu)))
+    csxa_before, _ = _split(list(read_csxa(csxa)))
+    table = next(p for p in sorted((buu / "AP").iterdir()) if p.suffix == ".csv")
+    _loop(table)
+    _loop(buu / "LA" / "9999-F-050Y1.jpg")
+    image = sorted((csxa / "images").glob("*.png"))[0]
+    _loop(image)
+    _loop(csxa / "images" / "nested")
+    buu_images, buu_skipped = _split(list(read_buu(buu)))
+    assert len(buu_images) == len(buu_before) - 1
+    assert any(table.name in s.location and "cannot be read" in s.reason for s in buu_skipped)
+    csxa_images, csxa_skipped = _split(list(read_csxa(csxa)))
+    assert len(csxa_images) == len(csxa_before) - 1
+    assert any(image.stem in f"{s.location} {s.reason}" for s in csxa_skipped)
