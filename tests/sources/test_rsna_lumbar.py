@@ -104,12 +104,35 @@ def test_scripted_study_gives_levels_worst_severity_and_left_right_merge(rsna_ro
         "Sagittal T1",
         "Axial T2",
     )
-    # The Normal/Mild axial slices of a diseased study are not called healthy.
+    # The Normal/Mild axial slices of a diseased study are not called healthy: kept for grading only.
     for level in ("L1/L2", "L5/S1"):
         native_id = slice_with(rsna_root, study, "Left Subarticular Stenosis", level)
-        assert native_id not in images
-        [reason] = reasons_for(skipped, native_id)
-        assert reason.startswith("below severity threshold: no level on this slice is Moderate or worse")
+        assert images[native_id].graded_only and images[native_id].findings == ()
+        assert {g.severity for g in images[native_id].grades} == {"Normal/Mild"}
+        assert not reasons_for(skipped, native_id)
+    assert not any(image.graded_only for image in images.values() if image.findings)
+
+
+def test_every_slice_carries_its_grades_with_the_marked_points(rsna_root: Path) -> None:
+    """Grades keep left and right apart, every severity (below the threshold too) and the row's point."""
+    study = study_ids(rsna_root)[1]
+    images, _ = records(rsna_root)
+    severities = {row["study_id"]: row for row in table(rsna_root / "train.csv")}[study]
+    rows = [row for row in table(rsna_root / "train_label_coordinates.csv") if row["study_id"] == study]
+    assert rows
+    for row in rows:
+        native_id = f"{study}/{row['series_id']}/{row['instance_number']}"
+        column = f"{row['condition'].lower().replace(' ', '_')}_{row['level'].lower().replace('/', '_')}"
+        [grade] = [
+            g for g in images[native_id].grades if (g.condition, g.level) == (row["condition"], row["level"])
+        ]
+        assert grade.severity == severities[column]
+        assert (grade.x, grade.y) == (float(row["x"]), float(row["y"]))
+    axial = slice_with(rsna_root, study, "Left Subarticular Stenosis", "L4/L5")
+    assert [(g.condition, g.severity) for g in images[axial].grades] == [
+        ("Left Subarticular Stenosis", "Severe"),
+        ("Right Subarticular Stenosis", "Moderate"),
+    ]
 
 
 def test_severity_threshold_option(rsna_root: Path) -> None:
@@ -130,6 +153,9 @@ def test_severity_threshold_option(rsna_root: Path) -> None:
 
     assert levels(severe) < levels(default) < levels(everything)
     assert set(severe) <= set(default) <= set(everything)
+    # The threshold moves slices between diagnosis and grading-only; their grades stay the same.
+    assert sum(i.graded_only for i in severe.values()) > sum(i.graded_only for i in default.values())
+    assert all(severe[key].grades == default[key].grades for key in severe)
     with pytest.raises(SeverityThresholdError, match="unknown severity threshold 'Mild'"):
         read_rsna_lumbar(rsna_root, min_severity="Mild")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 import pyarrow as pa
 
@@ -13,9 +14,10 @@ from spinebench.taxonomy import LETTERS, TASKS, Task, letters_for
 class Question:
     """A question about one image.
 
-    `answer` holds the correct option letters, sorted: one for SDD, one or more for SLL. `disease` is the
-    true answer class for SDD and the finding whose levels are asked for SLL. `subsets` names the flagged
-    subsets the question belongs to (e.g. "sub" for SpineBench-Sub).
+    `answer` holds the correct option letters, sorted: one for SDD and SSG, one or more for SLL. `disease`
+    is the true answer class for SDD, the finding whose levels are asked for SLL, and the graded RSNA
+    condition for SSG (e.g. "Left Neural Foraminal Narrowing"). `level` is the disc level graded (SSG only).
+    `subsets` names the flagged subsets the question belongs to (e.g. "sub" for SpineBench-Sub).
     """
 
     id: str
@@ -28,6 +30,7 @@ class Question:
     source: str
     modality: str
     subsets: tuple[str, ...] = field(default=())
+    level: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -37,8 +40,10 @@ class Question:
             raise ValueError(f"question {self.id}: answer {self.answer!r} is not among options {allowed}")
         if list(self.answer) != sorted(set(self.answer)):
             raise ValueError(f"question {self.id}: answer letters must be sorted and unique: {self.answer!r}")
-        if self.task == "SDD" and len(self.answer) != 1:
-            raise ValueError(f"question {self.id}: a diagnosis question has exactly one answer")
+        if self.task != "SLL" and len(self.answer) != 1:
+            raise ValueError(f"question {self.id}: a {self.task} question has exactly one answer")
+        if (self.level is not None) != (self.task == "SSG"):
+            raise ValueError(f"question {self.id}: a level is given for grading questions, and only for them")
 
     @property
     def multiple(self) -> bool:
@@ -66,8 +71,21 @@ QUESTION_SCHEMA = pa.schema(
         pa.field("source", pa.string(), nullable=False),
         pa.field("modality", pa.string(), nullable=False),
         pa.field("subsets", pa.list_(pa.string()), nullable=False),
+        pa.field("level", pa.string()),
     ]
 )
+
+
+# Columns added after format version 1 was first written, nullable; a file without them still reads.
+_ADDED_COLUMNS: Final = ("level",)
+
+
+def readable_schema(schema: pa.Schema) -> bool:
+    """Whether a benchmark.parquet schema is the question schema, or it without the columns added later."""
+    if schema == QUESTION_SCHEMA:
+        return True
+    older = pa.schema([f for f in QUESTION_SCHEMA if f.name not in _ADDED_COLUMNS])
+    return bool(schema == older)
 
 
 def questions_to_table(questions: list[Question]) -> pa.Table:
@@ -91,6 +109,8 @@ def questions_from_batch(batch: pa.RecordBatch) -> list[Question]:
             source=rows["source"][i],
             modality=rows["modality"][i],
             subsets=tuple(rows["subsets"][i]),
+            # Benchmarks written before severity grading have no level column.
+            level=rows["level"][i] if "level" in rows else None,
         )
         for i in range(batch.num_rows)
     ]

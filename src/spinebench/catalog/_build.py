@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from rich.progress import Progress
 
 from spinebench.catalog._entry import CatalogEntry, entries_from_table, entries_to_table
+from spinebench.catalog._grades import scaled_grades, source_size
 from spinebench.errors import SpineBenchError
 from spinebench.hashing import sha256_bytes
 from spinebench.imaging import ImageDecodeError, ImagingOptions, encode_png, standardise
@@ -46,6 +47,7 @@ class CatalogReport:
     by_source: dict[str, int] = field(default_factory=dict)
     by_disease: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: list[SkippedRecord] = field(default_factory=list)
+    graded_only: int = 0  # images kept for severity grading alone (not counted in by_disease)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +56,7 @@ class CatalogReport:
             "reused": self.reused,
             "by_source": dict(sorted(self.by_source.items())),
             "by_disease": {s: dict(sorted(d.items())) for s, d in sorted(self.by_disease.items())},
+            "graded_only": self.graded_only,
             "skipped": [asdict(s) for s in self.skipped],
         }
 
@@ -64,11 +67,15 @@ class _Converted:
     image: str
     width: int
     height: int
+    # The source image's size, read only for images with marked grades (to scale their points).
+    source_width: int | None = None
+    source_height: int | None = None
 
 
 def _convert(item: SourceImage, out: Path, imaging: ImagingOptions) -> _Converted:
     """Runs in a worker process: decode, standardise, store content-addressed."""
     image = standardise(item.path, frame=item.frame, options=imaging)
+    source = source_size(item.path) if _has_points(item) else None
     data = encode_png(image)
     digest = sha256_bytes(data)
     relative = f"{IMAGES_DIR}/{digest[:2]}/{digest}.png"
@@ -78,7 +85,13 @@ def _convert(item: SourceImage, out: Path, imaging: ImagingOptions) -> _Converte
         partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
         partial.write_bytes(data)
         os.replace(partial, target)
-    return _Converted(digest, relative, image.width, image.height)
+    if source is None:
+        return _Converted(digest, relative, image.width, image.height)
+    return _Converted(digest, relative, image.width, image.height, *source)
+
+
+def _has_points(item: SourceImage) -> bool:
+    return any(grade.x is not None for grade in item.grades)
 
 
 def _conversion_key(item: SourceImage, record: str, imaging: ImagingOptions) -> str:
@@ -124,7 +137,9 @@ def build_catalog(
             )
             continue
         previous = known.get(conversion_key)
-        if previous is not None and (out / previous.image).exists():
+        # A conversion logged before grades were catalogued lacks the source size their points need.
+        unsized = previous is not None and previous.source_width is None and _has_points(item)
+        if previous is not None and (out / previous.image).exists() and not unsized:
             converted[record] = previous
             report.reused += 1
         else:
@@ -164,6 +179,8 @@ def build_catalog(
                 study=pseudonym(key, item.source, item.study_id) if item.study_id else None,
                 width=done.width,
                 height=done.height,
+                grades=scaled_grades(item.grades, done),
+                graded_only=item.graded_only,
             )
         )
     # Written beside and renamed: a build stopped here leaves the old catalogue or none, never half of one.
@@ -173,6 +190,9 @@ def build_catalog(
     report.images = len(entries)
     for entry in entries:
         report.by_source[entry.source] = report.by_source.get(entry.source, 0) + 1
+        if entry.graded_only:
+            report.graded_only += 1
+            continue
         diseases = report.by_disease.setdefault(entry.source, {})
         for disease in entry.diseases:
             diseases[disease] = diseases.get(disease, 0) + 1
@@ -274,4 +294,5 @@ def read_catalog(path: Path) -> list[CatalogEntry]:
 
 
 def count_diseases(entries: Iterable[CatalogEntry]) -> Counter[str]:
-    return Counter(disease for entry in entries for disease in entry.diseases)
+    """Images per disease (Healthy included) over the entries the diagnosis tasks may use."""
+    return Counter(disease for entry in entries if not entry.graded_only for disease in entry.diseases)
