@@ -23,9 +23,11 @@ from spinebench.questions import (
     DEFAULT_LIBRARY_SIZE,
     DEFAULT_SUB_SDD,
     DEFAULT_SUB_SLL,
+    DEFAULT_SUB_SSG,
     Aggregation,
     BuildSettings,
     build_benchmark,
+    parse_tasks,
 )
 from spinebench.sources import CsxaColumns
 
@@ -64,6 +66,15 @@ def build_command(
     ),
     sub_sdd: int = typer.Option(DEFAULT_SUB_SDD, min=0, help="SpineBench-Sub diagnosis questions."),
     sub_sll: int = typer.Option(DEFAULT_SUB_SLL, min=0, help="SpineBench-Sub localization questions."),
+    tasks: str = typer.Option(
+        "SDD,SLL",
+        help="Tasks to build: the paper's SDD,SLL (protocol spinebench-paper-v1), or SDD,SLL,SSG to add "
+        "severity grading from RSNA 2024 under a protocol of its own.",
+    ),
+    mark_levels: bool = typer.Option(
+        False, "--mark-levels/--no-mark-levels", help="SSG: circle the graded level on the image."
+    ),
+    sub_ssg: int = typer.Option(DEFAULT_SUB_SSG, min=0, help="SpineBench-Sub severity-grading questions."),
     cache: Path | None = typer.Option(
         None, metavar="DIR", help="Embedding cache (default: <catalogue>/embeddings-cache)."
     ),
@@ -76,7 +87,8 @@ def build_command(
         help="Mark the card as built from synthetic phantoms (detected when building from source folders).",
     ),
 ) -> None:
-    """Build the benchmark: hard-negative SDD questions, SLL questions, SpineBench-Sub, library and card."""
+    """Build the benchmark: hard-negative SDD questions, SLL questions (and SSG with --tasks SDD,SLL,SSG),
+    SpineBench-Sub, library and card."""
     folders = SourceFolders(
         vindr=vindr,
         rsna=rsna,
@@ -92,6 +104,7 @@ def build_command(
         )
     # Settings are checked before the (long) cataloguing; making an encoder loads nothing yet.
     Aggregation.parse(aggregation)
+    chosen_tasks = parse_tasks(tasks)
     make_encoder(encoder, device=device, batch_size=batch_size)
     # So is the output: cataloguing would first rewrite BENCH/catalog of an existing benchmark.
     refuse_existing_benchmark(out)
@@ -126,6 +139,9 @@ def build_command(
         device=device,
         batch_size=batch_size,
         synthetic=synthetic,
+        tasks=chosen_tasks,
+        mark_levels=mark_levels,
+        sub_ssg=sub_ssg,
     )
     report = build_benchmark(catalog, out, settings, progress=True)
     console = Console()

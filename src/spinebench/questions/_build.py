@@ -22,6 +22,8 @@ from spinebench.errors import BenchmarkError, SpineBenchError
 from spinebench.hashing import sha256_file
 from spinebench.questions._card import CardData, render_card
 from spinebench.questions._generate import diagnosis_id, exclusion_matrix, generate_questions
+from spinebench.questions._grading import DEFAULT_SUB_SSG
+from spinebench.questions._grading_build import GradingBuild, build_grading
 from spinebench.questions._hard_negatives import (
     DEFAULT_AGGREGATION,
     Aggregation,
@@ -39,12 +41,12 @@ from spinebench.questions._subset import (
     SubsetSelection,
     select_subset,
 )
-from spinebench.taxonomy import DISEASE_NAMES, HEALTHY
+from spinebench.questions._tasks import build_protocol, parse_tasks
+from spinebench.taxonomy import DISEASE_NAMES, GRADING_TASK, HEALTHY, PAPER_TASKS, Task
 
 CARD_FILE: Final = "CARD.md"
 BUILD_REPORT_FILE: Final = "build_report.json"
 CACHE_DIR_NAME: Final = "embeddings-cache"
-PROTOCOL: Final = "spinebench-paper-v1"
 
 
 class BuildError(SpineBenchError):
@@ -66,6 +68,9 @@ class BuildSettings:
     device: str = "cpu"
     batch_size: int = 32
     synthetic: bool | None = None  # whether the sources were synthetic phantoms; None: not known
+    tasks: tuple[Task, ...] = PAPER_TASKS  # the paper's two, or with severity grading (SSG) beside them
+    mark_levels: bool = False  # SSG: circle the graded level's marked point on the image
+    sub_ssg: int = DEFAULT_SUB_SSG
 
 
 @dataclass
@@ -99,9 +104,12 @@ def build_benchmark(
     aggregation = Aggregation.parse(settings.aggregation)
     if settings.library_size < 1:
         raise BuildError(f"the library needs at least 1 image per class, not {settings.library_size}")
-    if settings.sub_sdd < 0 or settings.sub_sll < 0:
+    if settings.sub_sdd < 0 or settings.sub_sll < 0 or settings.sub_ssg < 0:
         raise BuildError("SpineBench-Sub sizes cannot be negative")
-    entries = read_catalog(catalog_dir)
+    tasks = parse_tasks(settings.tasks)
+    catalogued = read_catalog(catalog_dir)
+    # Slices kept for grading alone never reach the diagnosis tasks (their findings are not complete).
+    entries = [entry for entry in catalogued if not entry.graded_only]
     if not entries:
         raise BuildError(f"{catalog_dir / CATALOG_NAME}: holds no image; nothing to build questions from")
     spec = settings.encoder if encoder is None else encoder.name
@@ -157,6 +165,18 @@ def build_benchmark(
     sdd = select_subset(made.diagnosis, settings.sub_sdd, seed=settings.seed)
     sll = select_subset(made.localization, settings.sub_sll, seed=settings.seed)
     questions = _flag(made.diagnosis, sdd) + _flag(made.localization, sll)
+    grading: GradingBuild | None = None
+    if GRADING_TASK in tasks:
+        grading = build_grading(
+            writer,
+            catalog_dir,
+            catalogued,
+            seed=settings.seed,
+            mark_levels=settings.mark_levels,
+            subset_size=settings.sub_ssg,
+        )
+        questions += grading.questions
+        skipped += grading.skipped
     for question in questions:
         writer.add_question(question)
 
@@ -166,7 +186,7 @@ def build_benchmark(
     card = CardData(
         name=settings.name,
         catalog_sha256=catalog_sha256,
-        catalog_images=len(entries),
+        catalog_images=len(catalogued),
         encoder=encoder.name,
         seed=settings.seed,
         library_size=settings.library_size,
@@ -178,13 +198,18 @@ def build_benchmark(
         hardness=hardness,
         skipped=len(skipped),
         synthetic=settings.synthetic,
+        tasks=tasks,
+        protocol=build_protocol(tasks),
+        grading=None if grading is None else grading.selection,
+        marked_levels=settings.mark_levels,
     )
     writer.add_file(CARD_FILE, render_card(card).encode())
     report_json = {"skipped": skipped}
     writer.add_file(BUILD_REPORT_FILE, (json.dumps(report_json, indent=1) + "\n").encode())
     writer.build = {
-        "protocol": PROTOCOL,
-        "catalog": {"sha256": catalog_sha256, "images": len(entries), "used": len(kept)},
+        "protocol": build_protocol(tasks),
+        "tasks": list(tasks),
+        "catalog": {"sha256": catalog_sha256, "images": len(catalogued), "used": len(kept)},
         "seed": settings.seed,
         "encoder": {"spec": spec, "name": encoder.name, "dim": int(encoder.dim)},
         "library": {"size": settings.library_size, "file": LIBRARY_FILE, "per_class": library.counts()},
@@ -197,12 +222,24 @@ def build_benchmark(
         "skipped": len(skipped),
         "synthetic": settings.synthetic,
     }
+    if grading is not None and grading.selection is not None:
+        writer.build["subsets"][SUBSET_NAME][GRADING_TASK] = {
+            "requested": grading.selection.requested,
+            "selected": grading.selection.selected,
+        }
+        writer.build["grading"] = {
+            "questions": len(grading.questions),
+            "mark_levels": settings.mark_levels,
+            "catalog_images": sum(1 for e in catalogued if e.grades),
+            "repeated_marks": grading.repeated,
+        }
     manifest = writer.close()
     return BuildReport(
         out=out,
         manifest=manifest,
-        questions={"SDD": len(made.diagnosis), "SLL": len(made.localization)},
-        subsets=[sdd, sll],
+        questions={"SDD": len(made.diagnosis), "SLL": len(made.localization)}
+        | ({} if grading is None else {GRADING_TASK: len(grading.questions)}),
+        subsets=[sdd, sll] + ([] if grading is None or grading.selection is None else [grading.selection]),
         hardness=hardness,
         library=library.counts(),
         skipped=skipped,

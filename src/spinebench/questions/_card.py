@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from spinebench import __version__
 from spinebench.benchmark import Question
+from spinebench.questions._grading import grading_card_lines
 from spinebench.questions._hard_negatives import Hardness
 from spinebench.questions._subset import SUBSET_NAME, SubsetSelection
-from spinebench.taxonomy import ANSWER_CLASSES, TASK_TITLES
+from spinebench.questions._tasks import PAPER_PROTOCOL
+from spinebench.taxonomy import ANSWER_CLASSES, GRADING_TASK, PAPER_TASKS, TASK_TITLES, Task
 
 _SYNTHETIC_WARNING = (
     "> **SYNTHETIC DATA.** This benchmark was built from procedurally drawn phantom images, not from the "
@@ -39,6 +41,10 @@ class CardData:
     hardness: Hardness
     skipped: int
     synthetic: bool | None
+    tasks: tuple[Task, ...] = PAPER_TASKS
+    protocol: str = PAPER_PROTOCOL
+    grading: SubsetSelection | None = None  # the SSG subset, when the build grades severity
+    marked_levels: bool = False
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
@@ -78,13 +84,19 @@ def render_card(data: CardData) -> str:
         "- Patient, study and record identifiers are keyed pseudonyms; no DICOM patient tag is copied. "
         "The licence and terms of use of each source dataset apply to its images.",
         f"- Questions the build could not make: {data.skipped} (listed in `build_report.json`).",
+        f"- Tasks: {', '.join(data.tasks)}; protocol `{data.protocol}`"
+        + (
+            ". Overall is the mean of SDD and SLL accuracy; SSG is scored beside it, never folded in."
+            if GRADING_TASK in data.tasks
+            else "."
+        ),
         "",
         "## Questions",
         "",
     ]
     lines += _table(
         ["task", "questions", "SpineBench-Sub"],
-        [[f"{task} ({TASK_TITLES[task]})", by["task"][task], by["sub"][task]] for task in ("SDD", "SLL")],
+        [[f"{task} ({TASK_TITLES[task]})", by["task"][task], by["sub"][task]] for task in data.tasks],
     )
     lines += ["", "### Per disease (SDD: the asked truth; SLL: the finding located)", ""]
     rows = [
@@ -102,12 +114,20 @@ def render_card(data: CardData) -> str:
             for source in sources
         ],
     )
+    if GRADING_TASK in data.tasks:
+        lines += grading_card_lines(data.questions, None, marked=data.marked_levels)
     lines += ["", "## SpineBench-Sub", ""]
     for selection in data.subsets:
         note = " (the catalogue holds fewer: all were taken)" if selection.short else ""
         lines.append(
             f"- {selection.task}: {selection.selected} of {selection.requested} requested{note}, "
             f"from {selection.available} questions; balanced per disease, then per source."
+        )
+    if data.grading is not None:
+        note = " (the catalogue holds fewer: all were taken)" if data.grading.short else ""
+        lines.append(
+            f"- {GRADING_TASK}: {data.grading.selected} of {data.grading.requested} requested{note}, from "
+            f"{data.grading.available} questions; balanced per grade, then per condition."
         )
     lines += [
         f"- Evaluate on it with `spinebench eval BENCH --subset {SUBSET_NAME} ...`.",
@@ -122,6 +142,16 @@ def render_card(data: CardData) -> str:
         "(itself excluded) is aggregated per disease; the diseases the image does not have are ranked by it.",
         "- SLL (spinal lesion localization): one question per image and levelled finding; the options are "
         "the 5 lumbar disc levels in shuffled order; the answer is every affected level.",
+        *(
+            [
+                "- SSG (spinal severity grading, RSNA 2024 lumbar): one question per study, condition and "
+                "graded disc level, on the slice the coordinates file marks for them; the options are "
+                "Normal/Mild, Moderate, Severe in this order; scored by accuracy, quadratic-weighted kappa "
+                "and severe-case sensitivity and specificity (docs/tasks.md)."
+            ]
+            if GRADING_TASK in data.tasks
+            else []
+        ),
         "- Wordings are drawn from a pool of paraphrases; options are shuffled; both with a generator seeded "
         "by the build seed and the question id.",
         "",
