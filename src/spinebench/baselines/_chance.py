@@ -10,7 +10,7 @@ from typing import Any
 from spinebench.baselines._baseline import BaselineAnswer
 from spinebench.benchmark import Benchmark, Question
 from spinebench.errors import ModelSpecError
-from spinebench.taxonomy import LETTERS
+from spinebench.taxonomy import LETTERS, TASKS
 
 
 class RandomBaseline:
@@ -115,36 +115,38 @@ class PriorBaseline:
     """
 
     def __init__(self) -> None:
-        self._texts: dict[bool, tuple[str, ...]] = {}
-        self._letters: dict[bool, tuple[str, ...]] = {}
+        # Per task: SDD and SSG both have one answer, but diseases and grades are different answers.
+        self._texts: dict[str, tuple[str, ...]] = {}
+        self._letters: dict[str, tuple[str, ...]] = {}
 
     @property
     def spec(self) -> str:
         return "prior"
 
     def fit(self, benchmark: Benchmark, questions: Iterable[Question]) -> None:
-        texts: dict[bool, Counter[tuple[str, ...]]] = {False: Counter(), True: Counter()}
-        letters: dict[bool, Counter[tuple[str, ...]]] = {False: Counter(), True: Counter()}
+        texts: dict[str, Counter[tuple[str, ...]]] = {task: Counter() for task in TASKS}
+        letters: dict[str, Counter[tuple[str, ...]]] = {task: Counter() for task in TASKS}
         for question in questions:
-            texts[question.multiple][tuple(sorted(question.answer_texts))] += 1
-            letters[question.multiple][question.answer] += 1
-        for multiple in (False, True):
-            if texts[multiple]:
-                self._texts[multiple] = min(texts[multiple].items(), key=lambda kv: (-kv[1], kv[0]))[0]
-                self._letters[multiple] = min(letters[multiple].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            texts[question.task][tuple(sorted(question.answer_texts))] += 1
+            letters[question.task][question.answer] += 1
+        for task in TASKS:
+            if texts[task]:
+                self._texts[task] = min(texts[task].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+                self._letters[task] = min(letters[task].items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
     def describe(self) -> dict[str, Any]:
         return {
             "provider": "prior",
-            "diagnosis_answer": list(self._texts.get(False, ())),
-            "localization_answer": list(self._texts.get(True, ())),
+            "diagnosis_answer": list(self._texts.get("SDD", ())),
+            "localization_answer": list(self._texts.get("SLL", ())),
+            **({"grading_answer": list(self._texts["SSG"])} if "SSG" in self._texts else {}),
         }
 
     async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
-        texts = self._texts.get(question.multiple, ())
+        texts = self._texts.get(question.task, ())
         letters = question.letters
         if texts and all(text in question.options for text in texts):
             chosen = sorted(letters[question.options.index(text)] for text in texts)
         else:
-            chosen = [letter for letter in self._letters.get(question.multiple, ("A",)) if letter in letters]
+            chosen = [letter for letter in self._letters.get(question.task, ("A",)) if letter in letters]
         return BaselineAnswer(tuple(chosen or ["A"]))

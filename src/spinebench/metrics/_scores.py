@@ -15,12 +15,13 @@ from spinebench.stats import (
     circular_chance,
     percentile_intervals,
 )
-from spinebench.taxonomy import LETTERS, TASKS
+from spinebench.taxonomy import GRADING_TASK, LETTERS, PAPER_TASKS, TASKS
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
     from spinebench.prediction import Prediction
 from spinebench.metrics._outcome import BREAKDOWNS, SLL_METRICS, Outcome, Tally, outcomes
 from spinebench.metrics._rotation import ROTATION_MARK, rotations, split_rotation_id
+from spinebench.metrics._severity import severity_scores
 
 
 @dataclass
@@ -101,14 +102,17 @@ def score_run(
     breakdowns: dict[str, dict[str, dict[str, Tally]]] = {key: {} for key in BREAKDOWNS}
     error_kinds: dict[str, int] = {}
     columns = _Columns()
-    circular_tally = _CircularTally()
-    rotation_counts: set[int] = set()
+    circular_tallies: dict[str, _CircularTally] = {}
+    rotation_counts: dict[str, set[int]] = {}
     bias = _PositionBias()
+    graded: list[Question] = []
     for outcome in outcomes(questions, predictions):
         question = outcome.question
         tasks[question.task].add(outcome)
         groups: list[tuple[str, ...]] = [("tasks", question.task)]
-        for key in BREAKDOWNS:
+        if question.task == GRADING_TASK:
+            graded.append(question)  # its breakdowns (condition, level) come from severity_scores
+        for key in BREAKDOWNS if question.task != GRADING_TASK else ():
             value = getattr(question, key)
             breakdowns[key].setdefault(question.task, {}).setdefault(value, Tally()).add(outcome)
             groups.append((f"by_{key}", question.task, value))
@@ -119,12 +123,14 @@ def score_run(
         if outcome.prediction is not None and outcome.prediction.error is not None:
             kind = outcome.prediction.error.get("kind", "unknown")
             error_kinds[kind] = error_kinds.get(kind, 0) + 1
-        if question.task == "SDD":
+        if not question.multiple:  # SDD and SSG: single answers, rotated in circular evaluation
             rotated = _rotation_outcomes(question, predictions) if is_circular else [outcome]
-            bias.add(rotated)
+            if question.task == "SDD":
+                bias.add(rotated)
             if is_circular:
-                rotation_counts.add(len(rotated))
-                _add_circular(circular_tally, columns, question, rotated)
+                rotation_counts.setdefault(question.task, set()).add(len(rotated))
+                tally = circular_tallies.setdefault(question.task, _CircularTally())
+                _add_circular(tally, columns, question, rotated)
 
     task_scores = {task: tally.summary(task == "SLL") for task, tally in tasks.items() if tally.questions}
     errors = sum(t.errors for t in tasks.values())
@@ -134,9 +140,10 @@ def score_run(
     complete = errors == 0 and pending == 0
     if "SDD" in task_scores:
         task_scores["SDD"]["position_bias"] = bias.summary()
-        if is_circular:
-            complete = complete and circular_tally.errors == 0 and circular_tally.pending == 0
-            _put_circular(task_scores["SDD"], circular_tally, rotation_counts)
+    for task, tally in circular_tallies.items():
+        if task in task_scores:
+            complete = complete and tally.errors == 0 and tally.pending == 0
+            _put_circular(task_scores[task], tally, rotation_counts.get(task, set()))
     scores: dict[str, Any] = {
         "status": "complete" if complete else "incomplete",
         "overall": round((sdd + sll) / 2, 6) if sdd is not None and sll is not None else None,
@@ -160,7 +167,22 @@ def score_run(
         },
     }
     _put_chance_and_intervals(scores, columns.intervals(settings), settings)
+    if GRADING_TASK in task_scores:
+        _put_grading(task_scores[GRADING_TASK], severity_scores(graded, predictions, settings))
     return scores
+
+
+def _put_grading(summary: dict[str, Any], grading: dict[str, Any] | None) -> None:
+    """SSG's own metrics, chance lines (from its grade distribution) and intervals, beside Overall."""
+    if grading is None:
+        return
+    circular_chance = summary["chance"].get("circular_accuracy")
+    circular_ci = summary["ci"].get("circular_accuracy")
+    grading.pop("scored")
+    summary.update(grading)
+    if circular_chance is not None:
+        summary["chance"]["circular_accuracy"] = circular_chance
+        summary["ci"]["circular_accuracy"] = circular_ci
 
 
 def _put_chance_and_intervals(
@@ -180,7 +202,8 @@ def _put_chance_and_intervals(
         for task, groups in scores[f"by_{key}"].items():
             for value, summary in groups.items():
                 fill(summary, f"by_{key}", task, value)
-    chances = [scores["tasks"][t]["chance"]["accuracy"] for t in TASKS if t in scores["tasks"]]
+    # Overall is the paper's: SDD and SLL only; SSG is reported beside it, never folded in.
+    chances = [scores["tasks"][t]["chance"]["accuracy"] for t in PAPER_TASKS if t in scores["tasks"]]
     scores["overall_ci"] = intervals.get(("overall",))
     scores["overall_chance"] = round(sum(chances) / 2, 6) if len(chances) == 2 else None
     scores["bootstrap"] = settings.describe()

@@ -246,8 +246,9 @@ def _check_out(out: Path, benchmark: Benchmark) -> None:
 
 
 def variants(question: Question, settings: EvalSettings) -> list[Question]:
-    """What is asked for a question: itself, or with --circular every rotation of a diagnosis question."""
-    if settings.circular and question.task == "SDD":
+    """What is asked for a question: itself, or with --circular every rotation of a single-answer question
+    (diagnosis and severity grading)."""
+    if settings.circular and not question.multiple:
         return rotations(question)
     return [question]
 
