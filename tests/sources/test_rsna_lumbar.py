@@ -174,13 +174,14 @@ def test_blank_severity_at_a_marked_level_is_reported(rsna_root: Path) -> None:
     study = study_ids(rsna_root)[2]
     images, skipped = records(rsna_root)
     native_id = slice_with(rsna_root, study, "Left Subarticular Stenosis", "L1/L2")
-    blank, rest = reasons_for(skipped, native_id)
+    [blank] = reasons_for(skipped, native_id)
     assert blank == "blank severity in train.csv column left_subarticular_stenosis_l1_l2"
-    # Its other mark (right, Normal/Mild) cannot make it healthy: the slice is skipped too.
-    assert rest.startswith(
-        "no usable finding: nothing Moderate or worse on this slice and 1 of its rows rejected"
-    )
-    assert native_id not in images
+    # Its other mark (right, Normal/Mild) cannot make it healthy: the slice serves grading alone, with
+    # the grade that is known.
+    assert images[native_id].graded_only and images[native_id].findings == ()
+    assert [(g.condition, g.severity) for g in images[native_id].grades] == [
+        ("Right Subarticular Stenosis", "Normal/Mild")
+    ]
     assert sum(r.reason.startswith("blank severity") for r in skipped if study in r.location) == 1
     canal = slice_with(rsna_root, study, "Spinal Canal Stenosis", "L5/S1")
     assert images[canal].findings == (Finding("Spinal canal stenosis", ("L5/S1",), "Moderate"),)

@@ -8,8 +8,8 @@ point where each condition/level was marked), `train_series_descriptions.csv` an
   right merged, keeping the levels whose severity in train.csv is at least `min_severity` (default
   Moderate); a finding's severity is the worst of its kept levels;
 - a slice with nothing at or above the threshold is Healthy only when all 25 labels of its study are
-  Normal/Mild; otherwise it is kept for severity grading only (`graded_only`), since the study's disease may
-  be visible on it;
+  Normal/Mild and none of its rows was rejected; otherwise it is kept for severity grading only
+  (`graded_only`), since the study's disease (or the unknown grade) may be visible on it;
 - every slice carries its grades: each condition and level marked on it with its train.csv severity and the
   marked point (`x`, `y`, optional columns), whatever the threshold.
 
@@ -354,17 +354,10 @@ def _emit(
             yield SkippedRecord(SOURCE, where, f"image {relative} {reason}")
             continue
         findings = _findings(slice_.marks, threshold)
-        if not findings and slice_.rejected:
-            yield SkippedRecord(
-                SOURCE,
-                where,
-                f"no usable finding: nothing {RSNA_SEVERITIES[threshold]} or worse on this slice and "
-                f"{slice_.rejected} of its rows rejected (reported above)",
-            )
-            continue
-        # Nothing at the threshold in a study with disease elsewhere: not called Healthy, since that disease
-        # may show on it, but its grades are known.
-        graded_only = not findings and slice_.study not in healthy_studies
+        # Nothing at the threshold, and either disease elsewhere in the study or rows of this slice rejected:
+        # not called Healthy (the disease, or the unknown grade, may show on it), but its valid grades are
+        # known, so it serves severity grading alone.
+        graded_only = not findings and (slice_.rejected > 0 or slice_.study not in healthy_studies)
         yield SourceImage(
             source=SOURCE,
             native_id=f"{slice_.study}/{slice_.series}/{slice_.instance}",
