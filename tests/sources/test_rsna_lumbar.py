@@ -323,3 +323,11 @@ def test_synthetic_writer_is_deterministic(tmp_path: Path) -> None:
     second = contents(write_synthetic_rsna_lumbar(tmp_path / "b", seed=4, studies=3))
     assert first == second
     assert first != contents(write_synthetic_rsna_lumbar(tmp_path / "c", seed=5, studies=3))
+
+
+def test_synthetic_copy_grades_every_marked_slice_with_all_three_grades(rsna_root: Path) -> None:
+    """What severity grading needs: the three grades on marked slices, each with a point on the image."""
+    images, _ = records(rsna_root)
+    grades = [grade for image in images.values() for grade in image.grades]
+    assert {g.severity for g in grades} == {"Normal/Mild", "Moderate", "Severe"}
+    assert all(g.x is not None and 0 <= g.x < 128 and g.y is not None and 0 <= g.y < 128 for g in grades)
