@@ -163,7 +163,7 @@ def _definitions(path: Path, names: set[str]) -> dict[str, str]:
 
 
 def test_both_harness_files_grade_with_the_same_code() -> None:
-    names = {"grade_pair", "grading_summary", "GRADES", "NO_ANSWER"}
+    names = {"grade_pair", "grading_summary", "GRADES", "NO_ANSWER", "LETTERS"}
     lmms = _definitions(HARNESS / "lmms_eval_utils.py", names)
     assert set(lmms) == names
     assert lmms == _definitions(HARNESS / "inspect_task.py", names)
