@@ -184,3 +184,42 @@ def test_vlmevalkit_tsv_has_the_grading_rows(bench: Benchmark, tmp_path: Path) -
             question.disease,
         )
     assert all(row["level"] == "" for row in rows if row["category"] != "SSG")
+
+
+def test_inspect_ssg_task_runs_and_its_metrics_match_spinebench(bench: Benchmark, tmp_path: Path) -> None:
+    """The exported task, run by inspect on a scripted model: kappa etc. as spinebench computes them."""
+    require("inspect_ai")
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+    folder = export_inspect(bench, tmp_path / "inspect").main
+    task_module = _import(folder / "task.py", "spinebench_inspect_task_grading")
+    questions = _ssg(bench)
+
+    def reply(text: str) -> ModelOutput:
+        output = ModelOutput.from_content("mockllm/model", text)
+        output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)  # no tokenizer download
+        return output
+
+    replies = [reply(f"Reasoning.\nMy final option: [{'ABC'[i % 3]}]") for i in range(len(questions) - 4)]
+    replies += [reply("I cannot grade this.")] * 4
+    model = get_model("mockllm/model", custom_outputs=replies)
+    [log] = inspect_eval(
+        task_module.spinebench_ssg(),
+        model=model,
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+        max_samples=1,
+    )
+    assert log.status == "success" and log.results is not None and log.samples is not None
+    [scores] = log.results.scores
+    cells = np.zeros((3, 4))
+    truth_of = {q.id: SEVERITY_GRADES.index(q.answer_texts[0]) for q in questions}
+    for sample in log.samples:
+        truth, answer = sample.scores["grading_scorer"].metadata["grades"]
+        assert truth == truth_of[str(sample.id)]
+        cells[truth, answer] += 1
+    assert cells[:, 3].sum() == 4  # the replies without an answer
+    expected = confusion_metrics(cells)
+    for metric in ("accuracy", "weighted_kappa", "severe_sensitivity", "severe_specificity"):
+        assert scores.metrics[metric].value == pytest.approx(float(expected[metric]), abs=1e-9)
