@@ -9,11 +9,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
 from spinebench.benchmark import Benchmark, Question
-from spinebench.catalog import SourceFolders, build_catalog
+from spinebench.catalog import CATALOG_NAME, SourceFolders, build_catalog
 from spinebench.hashing import sha256_bytes
 from spinebench.imaging import encode_png, standardise
 from spinebench.questions import (
@@ -28,6 +29,7 @@ from spinebench.questions import (
     parse_tasks,
 )
 from spinebench.questions._grading import MARKER_COLOUR
+from spinebench.synth import write_synthetic_sources
 from spinebench.taxonomy import SEVERITY_GRADES
 
 KEY = b"0123456789abcdef-grading-key"
@@ -172,3 +174,15 @@ def test_task_lists_are_checked() -> None:
         parse_tasks("SDD,SLL,XYZ")
     with pytest.raises(TaskSelectionError, match="must include the paper's SDD, SLL"):
         parse_tasks("SSG")
+
+
+def test_a_catalogue_without_grades_says_why_no_ssg_question_was_made(tmp_path: Path) -> None:
+    folders = write_synthetic_sources(tmp_path / "sources", seed=1)
+    sources = SourceFolders(vindr=folders["vindr"])  # no RSNA: nothing graded
+    build_catalog(sources.readers(), tmp_path / "catalog", key=KEY, workers=1)
+    assert pq.read_table(tmp_path / "catalog" / CATALOG_NAME).num_rows > 0
+    report = build_benchmark(
+        tmp_path / "catalog", tmp_path / "bench", BuildSettings(encoder="pixels", tasks=TASKS, synthetic=True)
+    )
+    assert report.questions["SSG"] == 0
+    assert any(line.startswith("SSG: the catalogue holds no graded RSNA slice") for line in report.skipped)

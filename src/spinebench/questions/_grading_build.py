@@ -53,6 +53,12 @@ def build_grading(
     """
     slices, repeated = graded_slices(entries)
     made = GradingBuild(repeated=repeated)
+    if not slices:
+        # Said, not silent: a catalogue made before grades were catalogued, or without RSNA, has none.
+        made.skipped.append(
+            "SSG: the catalogue holds no graded RSNA slice (built without --rsna, or before severity "
+            "grades were catalogued: catalogue the sources again), so no severity-grading question was made"
+        )
     images: dict[str, str | SkippedQuestion] = {}  # image id -> benchmark path of the unmarked image
     for graded in slices:
         image = _image(writer, catalog_dir, graded, images, mark_levels=mark_levels)
