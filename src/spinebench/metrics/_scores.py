@@ -10,15 +10,19 @@ import numpy as np
 
 from spinebench.benchmark import Question
 from spinebench.stats import (
+    FEW_CLUSTERS,
+    WILSON_CLUSTER,
     BootstrapSettings,
     bootstrap_ratios,
     circular_chance,
     percentile_intervals,
+    wilson_cluster,
 )
-from spinebench.taxonomy import LETTERS, TASKS
+from spinebench.taxonomy import LETTERS, LEVELS, TASKS
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
     from spinebench.prediction import Prediction
+from spinebench.metrics._classwise import BOOTSTRAP_CLUSTER, ClassTally, LevelTally
 from spinebench.metrics._outcome import BREAKDOWNS, SLL_METRICS, Outcome, Tally, outcomes
 from spinebench.metrics._rotation import ROTATION_MARK, rotations, split_rotation_id
 
@@ -43,23 +47,38 @@ class _CircularTally:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CellInterval:
+    """A cell's interval, how it was made, and on how many clusters."""
+
+    ci: list[float] | None
+    method: str
+    clusters: int
+    design_effect: float | None = None
+
+
 class _Columns:
-    """Per-question metric values keyed by the scores.json place they feed, for the one shared bootstrap."""
+    """Per-question metric values keyed by the scores.json place they feed, clustered for the intervals."""
 
     def __init__(self) -> None:
-        self.images: dict[str, int] = {}
+        self.clusters: dict[str, int] = {}
         self.keys: dict[tuple[str, ...], int] = {}
         self._clusters: list[int] = []
         self._columns: list[int] = []
         self._values: list[float] = []
 
-    def add(self, image: str, key: tuple[str, ...], value: float) -> None:
-        self._clusters.append(self.images.setdefault(image, len(self.images)))
+    def code(self, cluster: str) -> int:
+        return self.clusters.setdefault(cluster, len(self.clusters))
+
+    def add(self, cluster: str, key: tuple[str, ...], value: float) -> None:
+        self._clusters.append(self.code(cluster))
         self._columns.append(self.keys.setdefault(key, len(self.keys)))
         self._values.append(value)
 
-    def intervals(self, settings: BootstrapSettings) -> dict[tuple[str, ...], list[float] | None]:
-        n_clusters, n_columns = len(self.images), len(self.keys)
+    def intervals(self, settings: BootstrapSettings) -> dict[tuple[str, ...], CellInterval]:
+        """Wilson intervals at the clustered effective size for every cell (all are means of values in
+        [0, 1]); the overall score, a mean of two accuracies, from the cluster bootstrap."""
+        n_clusters, n_columns = len(self.clusters), len(self.keys)
         if not n_columns:
             return {}
         cells = np.asarray(self._clusters, dtype=np.int64) * n_columns + np.asarray(self._columns)
@@ -68,15 +87,40 @@ class _Columns:
         numerators = np.bincount(cells, weights=values, minlength=size).astype(np.float64)
         numerators = numerators.reshape(n_clusters, n_columns)
         denominators = np.bincount(cells, minlength=size).reshape(n_clusters, n_columns).astype(np.float64)
-        samples = bootstrap_ratios(numerators, denominators, settings)
+        questions = denominators.sum(axis=0)
+        clusters = (denominators > 0).sum(axis=0)
+        mean = numerators.sum(axis=0) / questions
+        residual = numerators - mean * denominators
+        with np.errstate(invalid="ignore", divide="ignore"):
+            variance = clusters / (clusters - 1) * (residual**2).sum(axis=0) / questions**2
+        found = wilson_cluster(mean, questions, variance, clusters, settings.level)
+        result = {
+            key: CellInterval(
+                [round(float(found.low[k]), 6), round(float(found.high[k]), 6)],
+                WILSON_CLUSTER,
+                int(clusters[k]),
+                round(float(found.design_effect[k]), 4),
+            )
+            for key, k in self.keys.items()
+        }
         sdd, sll = self.keys.get(("tasks", "SDD", "accuracy")), self.keys.get(("tasks", "SLL", "accuracy"))
-        keys = list(self.keys)
         if sdd is not None and sll is not None:
             # Overall from the same resamples as its two parts, so its interval respects their correlation.
-            samples = np.column_stack([samples, (samples[:, sdd] + samples[:, sll]) / 2])
-            keys.append(("overall",))
-        found = percentile_intervals(samples, settings.level)
-        return {key: None if ci is None else ci.rounded() for key, ci in zip(keys, found, strict=True)}
+            parts = [sdd, sll]
+            samples = bootstrap_ratios(numerators[:, parts], denominators[:, parts], settings)
+            ci = percentile_intervals(samples.mean(axis=1, keepdims=True), settings.level)[0]
+            both = int(((denominators[:, parts]).sum(axis=1) > 0).sum())
+            result[("overall",)] = CellInterval(None if ci is None else ci.rounded(), BOOTSTRAP_CLUSTER, both)
+        return result
+
+
+def cluster_name_of(known: set[bool]) -> str:
+    """What the intervals cluster on, for scores.json: "patient", "image", or both when mixed."""
+    if known == {True}:
+        return "patient"
+    if known == {False} or not known:
+        return "image"
+    return "patient (image where unknown)"
 
 
 def _is_circular(predictions: Mapping[str, Prediction]) -> bool:
@@ -104,8 +148,11 @@ def score_run(
     circular_tally = _CircularTally()
     rotation_counts: set[int] = set()
     bias = _PositionBias()
+    classes, levels = ClassTally(), LevelTally()
+    known_patients: set[bool] = set()
     for outcome in outcomes(questions, predictions):
         question = outcome.question
+        known_patients.add(question.patient is not None)
         tasks[question.task].add(outcome)
         groups: list[tuple[str, ...]] = [("tasks", question.task)]
         for key in BREAKDOWNS:
@@ -115,11 +162,23 @@ def score_run(
         if outcome.scored:
             for metric, value in outcome.values().items():
                 for group in groups:
-                    columns.add(question.image, (*group, metric), value)
+                    columns.add(question.cluster, (*group, metric), value)
         if outcome.prediction is not None and outcome.prediction.error is not None:
             kind = outcome.prediction.error.get("kind", "unknown")
             error_kinds[kind] = error_kinds.get(kind, 0) + 1
+        if question.task == "SLL":
+            _add_levels(levels, columns, outcome)
         if question.task == "SDD":
+            classes.add_question(question)
+            if outcome.scored and outcome.prediction is not None:
+                chosen = [
+                    question.options[LETTERS.index(x)]
+                    for x in outcome.prediction.letters
+                    if x in question.letters
+                ]
+                classes.add_answer(
+                    columns.code(question.cluster), question.disease, chosen[0] if chosen else None
+                )
             rotated = _rotation_outcomes(question, predictions) if is_circular else [outcome]
             bias.add(rotated)
             if is_circular:
@@ -132,7 +191,11 @@ def score_run(
     sdd = task_scores.get("SDD", {}).get("accuracy")
     sll = task_scores.get("SLL", {}).get("accuracy")
     complete = errors == 0 and pending == 0
+    if "SLL" in task_scores:
+        task_scores["SLL"]["by_level"] = levels.summary(LEVELS)
     if "SDD" in task_scores:
+        balanced = classes.summary(len(columns.clusters), settings)
+        task_scores["SDD"] |= {k: balanced[k] for k in ("balanced_accuracy", "macro_f1")}
         task_scores["SDD"]["position_bias"] = bias.summary()
         if is_circular:
             complete = complete and circular_tally.errors == 0 and circular_tally.pending == 0
@@ -159,31 +222,82 @@ def score_run(
             for key, per_task in breakdowns.items()
         },
     }
-    _put_chance_and_intervals(scores, columns.intervals(settings), settings)
+    intervals = columns.intervals(settings)
+    _put_chance_and_intervals(scores, intervals, settings)
+    if "SDD" in task_scores:
+        for metric in ("balanced_accuracy", "macro_f1"):
+            task_scores["SDD"]["ci"][metric] = balanced["ci"][metric]
+            task_scores["SDD"]["ci_method"][metric] = BOOTSTRAP_CLUSTER
+            task_scores["SDD"]["chance"][metric] = balanced["chance"][metric]
+    if "SLL" in task_scores:
+        for level, summary in task_scores["SLL"]["by_level"].items():
+            _fill(summary, intervals, ("tasks", "SLL", "by_level", level), ("recall", "precision"))
+    cluster = cluster_name_of(known_patients)
+    scores["bootstrap"] = settings.describe(cluster)
+    scores["intervals"] = {
+        "cluster": cluster,
+        "clusters": len(columns.clusters),
+        "level": settings.level,
+        "few_clusters_below": FEW_CLUSTERS,
+        "methods": METHODS,
+    }
     return scores
 
 
-def _put_chance_and_intervals(
-    scores: dict[str, Any],
-    intervals: Mapping[tuple[str, ...], list[float] | None],
-    settings: BootstrapSettings,
-) -> None:
-    def fill(summary: dict[str, Any], *place: str) -> None:
-        metrics = [m for m in SLL_METRICS if m in summary]
-        summary["ci"] = {m: intervals.get((*place, m)) for m in metrics}
+METHODS = {
+    WILSON_CLUSTER: "Wilson score interval at the clustered effective size (design effect floored at 1), "
+    "Student t critical value on clusters - 1 degrees of freedom, modified near 0 and 1",
+    BOOTSTRAP_CLUSTER: "percentile interval of the cluster bootstrap (clusters resampled with replacement)",
+}
 
+
+def _fill(
+    summary: dict[str, Any],
+    intervals: Mapping[tuple[str, ...], CellInterval],
+    place: tuple[str, ...],
+    metrics: Iterable[str],
+) -> None:
+    """A cell's intervals, methods, design effects and cluster count (of its first metric)."""
+    shown = [m for m in metrics if m in summary]
+    cells = {m: intervals.get((*place, m)) for m in shown}
+    summary["ci"] = {m: None if c is None else c.ci for m, c in cells.items()}
+    summary["ci_method"] = {m: WILSON_CLUSTER if c is None else c.method for m, c in cells.items()}
+    summary["design_effect"] = {m: None if c is None else c.design_effect for m, c in cells.items()}
+    first = cells.get(shown[0]) if shown else None
+    summary["clusters"] = 0 if first is None else first.clusters
+    summary["few_clusters"] = summary["clusters"] < FEW_CLUSTERS
+
+
+def _put_chance_and_intervals(
+    scores: dict[str, Any], intervals: Mapping[tuple[str, ...], CellInterval], settings: BootstrapSettings
+) -> None:
     for task, summary in scores["tasks"].items():
-        fill(summary, "tasks", task)
-        if "circular_accuracy" in summary:
-            summary["ci"]["circular_accuracy"] = intervals.get(("tasks", task, "circular_accuracy"))
+        metrics = [*SLL_METRICS, "circular_accuracy"]
+        _fill(summary, intervals, ("tasks", task), metrics)
     for key in BREAKDOWNS:
         for task, groups in scores[f"by_{key}"].items():
             for value, summary in groups.items():
-                fill(summary, f"by_{key}", task, value)
+                _fill(summary, intervals, (f"by_{key}", task, value), SLL_METRICS)
     chances = [scores["tasks"][t]["chance"]["accuracy"] for t in TASKS if t in scores["tasks"]]
-    scores["overall_ci"] = intervals.get(("overall",))
+    overall = intervals.get(("overall",))
+    scores["overall_ci"] = None if overall is None else overall.ci
+    scores["overall_ci_method"] = BOOTSTRAP_CLUSTER
     scores["overall_chance"] = round(sum(chances) / 2, 6) if len(chances) == 2 else None
-    scores["bootstrap"] = settings.describe()
+
+
+def _add_levels(levels: LevelTally, columns: _Columns, outcome: Outcome) -> None:
+    question = outcome.question
+    levels.add_question(question)
+    if not outcome.scored or outcome.prediction is None:
+        return
+    truth = set(question.answer_texts)
+    picked = {question.options[LETTERS.index(x)] for x in outcome.prediction.letters if x in question.letters}
+    levels.add_answer(truth, picked)
+    place = ("tasks", "SLL", "by_level")
+    for level in truth:
+        columns.add(question.cluster, (*place, level, "recall"), float(level in picked))
+    for level in picked:
+        columns.add(question.cluster, (*place, level, "precision"), float(level in truth))
 
 
 def _rotation_outcomes(question: Question, predictions: Mapping[str, Prediction]) -> list[Outcome]:
@@ -204,7 +318,7 @@ def _add_circular(
         tally.scored += 1
         right = all(o.exact for o in rotated)
         tally.correct += right
-        columns.add(question.image, ("tasks", question.task, "circular_accuracy"), float(right))
+        columns.add(question.cluster, ("tasks", question.task, "circular_accuracy"), float(right))
 
 
 def _put_circular(summary: dict[str, Any], tally: _CircularTally, rotation_counts: set[int]) -> None:
