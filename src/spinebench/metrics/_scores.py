@@ -15,6 +15,7 @@ from spinebench.stats import (
     BootstrapSettings,
     bootstrap_ratios,
     circular_chance,
+    minority_clusters,
     percentile_intervals,
     wilson_cluster,
 )
@@ -93,7 +94,10 @@ class _Columns:
         residual = numerators - mean * denominators
         with np.errstate(invalid="ignore", divide="ignore"):
             variance = clusters / (clusters - 1) * (residual**2).sum(axis=0) / questions**2
-        found = wilson_cluster(mean, questions, variance, clusters, settings.level)
+        minority = minority_clusters(numerators, denominators)
+        found = wilson_cluster(
+            mean, questions, variance, clusters, settings.level, minority_clusters=minority
+        )
         result = {
             key: CellInterval(
                 [round(float(found.low[k]), 6), round(float(found.high[k]), 6)],

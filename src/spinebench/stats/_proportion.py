@@ -9,6 +9,8 @@ The rule, for a cell of N questions in C clusters with mean p and per-cluster su
   wrong, has no estimate of it and keeps 1).
 - The effective size is n = N / design effect, and the interval is Wilson's score interval at n, with the
   critical value of Student's t on C - 1 degrees of freedom (the variance is estimated from C clusters).
+- When the right (or the wrong) answers sit in at most one cluster, the clusters cannot show how strongly
+  outcomes are shared within a cluster; the effective size is then at most the number of clusters.
 - Near 0 and 1 Wilson's interval is known to undercover (Brown, Cai & DasGupta 2001): when n p (or n (1 - p))
   is at most 2 (n <= 50) or 3, the bound nearest the edge is the one-sided Poisson bound instead, their
   "modified Wilson" interval.
@@ -33,6 +35,7 @@ FloatArray = npt.NDArray[np.float64]
 WILSON_CLUSTER: Final = "wilson-cluster"
 # Cells with fewer clusters than this are flagged: their design effect rests on few clusters.
 FEW_CLUSTERS: Final = 30
+_MINORITY: Final = 1
 
 
 def normal_quantile(probability: float) -> float:
@@ -84,18 +87,38 @@ class ClusteredProportion:
 
 
 def wilson_cluster(
-    mean: FloatArray, questions: FloatArray, variance: FloatArray, clusters: FloatArray, level: float = 0.95
+    mean: FloatArray,
+    questions: FloatArray,
+    variance: FloatArray,
+    clusters: FloatArray,
+    level: float = 0.95,
+    *,
+    minority_clusters: FloatArray | None = None,
 ) -> ClusteredProportion:
     """The module's interval for cells given their mean, question count, clustered variance of the mean
-    and cluster count (arrays, element-wise; NaN where a cell has no question)."""
+    and cluster count (arrays, element-wise; NaN where a cell has no question).
+
+    `minority_clusters`: per cell, how many clusters hold a right answer or how many hold a wrong one,
+    whichever is fewer (see `minority_clusters`); without it, 0 where the mean is 0 or 1.
+    """
     p = np.clip(np.asarray(mean, dtype=np.float64), 0.0, 1.0)
     n_questions = np.asarray(questions, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         binomial = p * (1 - p) / n_questions
         ratio = np.where(binomial > 0, np.asarray(variance, dtype=np.float64) / binomial, 1.0)
     deff = np.maximum(1.0, np.nan_to_num(ratio, nan=1.0))
+    n_clusters = np.asarray(clusters, dtype=np.float64)
+    if minority_clusters is None:
+        minority = np.where((p == 0) | (p == 1), 0.0, np.inf)
+    else:
+        minority = np.asarray(minority_clusters, dtype=np.float64)
+    # When the right (or the wrong) answers sit in at most one cluster, the clusters say next to nothing
+    # about the within-cluster correlation, and rare outcomes may well be shared within a cluster: count
+    # each cluster once (the fully correlated case) rather than trust a design effect estimated from them.
+    edge = (minority <= _MINORITY) & (n_clusters > 0)
+    deff = np.where(edge, np.maximum(deff, n_questions / np.maximum(n_clusters, 1)), deff)
     n = n_questions / deff
-    df = np.maximum(1.0, np.asarray(clusters, dtype=np.float64) - 1)
+    df = np.maximum(1.0, n_clusters - 1)
     tail = (1 + level) / 2
     unique, where = np.unique(df, return_inverse=True)
     z = np.asarray([t_quantile(tail, float(d)) for d in unique], dtype=np.float64)[where].reshape(df.shape)
@@ -118,6 +141,14 @@ def wilson_cluster(
                 else:
                     high = np.where(near, np.maximum(high, 1 - bound), high)
     return ClusteredProportion(low, high, deff, n)
+
+
+def minority_clusters(sums: FloatArray, counts: FloatArray, axis: int = 0) -> FloatArray:
+    """Clusters holding a right answer, or holding a wrong one, whichever is fewer (per cell along axis)."""
+    present = counts > 0
+    right = ((sums > 1e-12) & present).sum(axis=axis)
+    wrong = ((sums < counts - 1e-12) & present).sum(axis=axis)
+    return np.asarray(np.minimum(right, wrong), dtype=np.float64)
 
 
 def cluster_variance(sums: FloatArray, counts: FloatArray) -> tuple[float, float, float, int]:
