@@ -6,7 +6,7 @@ import pytest
 
 from spinebench.benchmark import Question
 from spinebench.metrics import score_run
-from spinebench.run import Prediction
+from spinebench.prediction import Prediction
 
 OPTIONS = ("X", "Y", "c", "d", "e")
 

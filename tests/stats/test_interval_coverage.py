@@ -16,7 +16,7 @@ import pytest
 
 from spinebench.benchmark import Question
 from spinebench.metrics import score_run
-from spinebench.run import Prediction
+from spinebench.prediction import Prediction
 from spinebench.stats import minority_clusters, wilson_cluster
 
 ACCURACIES = (0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99)

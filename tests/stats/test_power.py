@@ -9,7 +9,7 @@ import pytest
 
 from spinebench.benchmark import Question
 from spinebench.metrics import compare_runs
-from spinebench.run import Prediction
+from spinebench.prediction import Prediction
 from spinebench.stats import minimum_detectable_difference, paired_cluster_test, paired_power
 
 PATIENTS, IMAGES = 400, 3  # a synthetic benchmark: 1,200 questions, three images per patient

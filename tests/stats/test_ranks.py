@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from spinebench.benchmark import open_sample
+from spinebench.prediction import Prediction
 from spinebench.report import leaderboard_sections, load_runs
-from spinebench.run import EvalSettings, Prediction, RunDirectory, evaluate
+from spinebench.run import EvalSettings, RunDirectory, evaluate
 from spinebench.stats import BootstrapSettings, rank_intervals, tie_groups
 
 
