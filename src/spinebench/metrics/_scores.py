@@ -6,23 +6,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from spinebench.benchmark import Question
 from spinebench.stats import (
     FEW_CLUSTERS,
-    WILSON_CLUSTER,
     BootstrapSettings,
-    bootstrap_ratios,
     circular_chance,
-    minority_clusters,
-    percentile_intervals,
-    wilson_cluster,
 )
 from spinebench.taxonomy import LETTERS, LEVELS, TASKS
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
     from spinebench.prediction import Prediction
+from spinebench.metrics._cells import METHODS, CellInterval, Columns, cluster_name_of, fill_cell
 from spinebench.metrics._classwise import BOOTSTRAP_CLUSTER, ClassTally, LevelTally
 from spinebench.metrics._outcome import BREAKDOWNS, SLL_METRICS, Outcome, Tally, outcomes
 from spinebench.metrics._rotation import ROTATION_MARK, rotations, split_rotation_id
@@ -48,85 +42,6 @@ class _CircularTally:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class CellInterval:
-    """A cell's interval, how it was made, and on how many clusters."""
-
-    ci: list[float] | None
-    method: str
-    clusters: int
-    design_effect: float | None = None
-
-
-class _Columns:
-    """Per-question metric values keyed by the scores.json place they feed, clustered for the intervals."""
-
-    def __init__(self) -> None:
-        self.clusters: dict[str, int] = {}
-        self.keys: dict[tuple[str, ...], int] = {}
-        self._clusters: list[int] = []
-        self._columns: list[int] = []
-        self._values: list[float] = []
-
-    def code(self, cluster: str) -> int:
-        return self.clusters.setdefault(cluster, len(self.clusters))
-
-    def add(self, cluster: str, key: tuple[str, ...], value: float) -> None:
-        self._clusters.append(self.code(cluster))
-        self._columns.append(self.keys.setdefault(key, len(self.keys)))
-        self._values.append(value)
-
-    def intervals(self, settings: BootstrapSettings) -> dict[tuple[str, ...], CellInterval]:
-        """Wilson intervals at the clustered effective size for every cell (all are means of values in
-        [0, 1]); the overall score, a mean of two accuracies, from the cluster bootstrap."""
-        n_clusters, n_columns = len(self.clusters), len(self.keys)
-        if not n_columns:
-            return {}
-        cells = np.asarray(self._clusters, dtype=np.int64) * n_columns + np.asarray(self._columns)
-        size = n_clusters * n_columns
-        values = np.asarray(self._values, dtype=np.float64)
-        numerators = np.bincount(cells, weights=values, minlength=size).astype(np.float64)
-        numerators = numerators.reshape(n_clusters, n_columns)
-        denominators = np.bincount(cells, minlength=size).reshape(n_clusters, n_columns).astype(np.float64)
-        questions = denominators.sum(axis=0)
-        clusters = (denominators > 0).sum(axis=0)
-        mean = numerators.sum(axis=0) / questions
-        residual = numerators - mean * denominators
-        with np.errstate(invalid="ignore", divide="ignore"):
-            variance = clusters / (clusters - 1) * (residual**2).sum(axis=0) / questions**2
-        minority = minority_clusters(numerators, denominators)
-        found = wilson_cluster(
-            mean, questions, variance, clusters, settings.level, minority_clusters=minority
-        )
-        result = {
-            key: CellInterval(
-                [round(float(found.low[k]), 6), round(float(found.high[k]), 6)],
-                WILSON_CLUSTER,
-                int(clusters[k]),
-                round(float(found.design_effect[k]), 4),
-            )
-            for key, k in self.keys.items()
-        }
-        sdd, sll = self.keys.get(("tasks", "SDD", "accuracy")), self.keys.get(("tasks", "SLL", "accuracy"))
-        if sdd is not None and sll is not None:
-            # Overall from the same resamples as its two parts, so its interval respects their correlation.
-            parts = [sdd, sll]
-            samples = bootstrap_ratios(numerators[:, parts], denominators[:, parts], settings)
-            ci = percentile_intervals(samples.mean(axis=1, keepdims=True), settings.level)[0]
-            both = int(((denominators[:, parts]).sum(axis=1) > 0).sum())
-            result[("overall",)] = CellInterval(None if ci is None else ci.rounded(), BOOTSTRAP_CLUSTER, both)
-        return result
-
-
-def cluster_name_of(known: set[bool]) -> str:
-    """What the intervals cluster on, for scores.json: "patient", "image", or both when mixed."""
-    if known == {True}:
-        return "patient"
-    if known == {False} or not known:
-        return "image"
-    return "patient (image where unknown)"
-
-
 def _is_circular(predictions: Mapping[str, Prediction]) -> bool:
     return any(ROTATION_MARK in key and split_rotation_id(key).rotation for key in predictions)
 
@@ -148,7 +63,7 @@ def score_run(
     tasks = {task: Tally() for task in TASKS}
     breakdowns: dict[str, dict[str, dict[str, Tally]]] = {key: {} for key in BREAKDOWNS}
     error_kinds: dict[str, int] = {}
-    columns = _Columns()
+    columns = Columns()
     circular_tally = _CircularTally()
     rotation_counts: set[int] = set()
     bias = _PositionBias()
@@ -235,7 +150,7 @@ def score_run(
             task_scores["SDD"]["chance"][metric] = balanced["chance"][metric]
     if "SLL" in task_scores:
         for level, summary in task_scores["SLL"]["by_level"].items():
-            _fill(summary, intervals, ("tasks", "SLL", "by_level", level), ("recall", "precision"))
+            fill_cell(summary, intervals, ("tasks", "SLL", "by_level", level), ("recall", "precision"))
     cluster = cluster_name_of(known_patients)
     scores["bootstrap"] = settings.describe(cluster)
     scores["intervals"] = {
@@ -248,40 +163,16 @@ def score_run(
     return scores
 
 
-METHODS = {
-    WILSON_CLUSTER: "Wilson score interval at the clustered effective size (design effect floored at 1), "
-    "Student t critical value on clusters - 1 degrees of freedom, modified near 0 and 1",
-    BOOTSTRAP_CLUSTER: "percentile interval of the cluster bootstrap (clusters resampled with replacement)",
-}
-
-
-def _fill(
-    summary: dict[str, Any],
-    intervals: Mapping[tuple[str, ...], CellInterval],
-    place: tuple[str, ...],
-    metrics: Iterable[str],
-) -> None:
-    """A cell's intervals, methods, design effects and cluster count (of its first metric)."""
-    shown = [m for m in metrics if m in summary]
-    cells = {m: intervals.get((*place, m)) for m in shown}
-    summary["ci"] = {m: None if c is None else c.ci for m, c in cells.items()}
-    summary["ci_method"] = {m: WILSON_CLUSTER if c is None else c.method for m, c in cells.items()}
-    summary["design_effect"] = {m: None if c is None else c.design_effect for m, c in cells.items()}
-    first = cells.get(shown[0]) if shown else None
-    summary["clusters"] = 0 if first is None else first.clusters
-    summary["few_clusters"] = summary["clusters"] < FEW_CLUSTERS
-
-
 def _put_chance_and_intervals(
     scores: dict[str, Any], intervals: Mapping[tuple[str, ...], CellInterval], settings: BootstrapSettings
 ) -> None:
     for task, summary in scores["tasks"].items():
         metrics = [*SLL_METRICS, "circular_accuracy"]
-        _fill(summary, intervals, ("tasks", task), metrics)
+        fill_cell(summary, intervals, ("tasks", task), metrics)
     for key in BREAKDOWNS:
         for task, groups in scores[f"by_{key}"].items():
             for value, summary in groups.items():
-                _fill(summary, intervals, (f"by_{key}", task, value), SLL_METRICS)
+                fill_cell(summary, intervals, (f"by_{key}", task, value), SLL_METRICS)
     chances = [scores["tasks"][t]["chance"]["accuracy"] for t in TASKS if t in scores["tasks"]]
     overall = intervals.get(("overall",))
     scores["overall_ci"] = None if overall is None else overall.ci
@@ -289,7 +180,7 @@ def _put_chance_and_intervals(
     scores["overall_chance"] = round(sum(chances) / 2, 6) if len(chances) == 2 else None
 
 
-def _add_levels(levels: LevelTally, columns: _Columns, outcome: Outcome) -> None:
+def _add_levels(levels: LevelTally, columns: Columns, outcome: Outcome) -> None:
     question = outcome.question
     levels.add_question(question)
     if not outcome.scored or outcome.prediction is None:
@@ -310,7 +201,7 @@ def _rotation_outcomes(question: Question, predictions: Mapping[str, Prediction]
 
 
 def _add_circular(
-    tally: _CircularTally, columns: _Columns, question: Question, rotated: list[Outcome]
+    tally: _CircularTally, columns: Columns, question: Question, rotated: list[Outcome]
 ) -> None:
     tally.questions += 1
     tally.chance += circular_chance(len(question.options), len(rotated))

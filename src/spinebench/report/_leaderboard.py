@@ -190,7 +190,10 @@ def _cells(row: LeaderboardRow, circular: bool) -> list[str]:
 
 
 def _legend(section: LeaderboardSection, reference: bool) -> str:
-    text = f"Percent [95% interval], clustered on {section.cluster}; n = scored/questions."
+    text = (
+        f"Percent [95% interval], clustered on {section.cluster} (accuracies and rates: Wilson at the "
+        "clustered effective size; overall: cluster bootstrap); n = scored/questions."
+    )
     if _ranked(section.rows):
         text += (
             " group: runs in one group are statistically tied (bootstrap rank intervals);"
