@@ -19,6 +19,7 @@ from spinebench.stats import (
     FEW_CLUSTERS,
     WILSON_CLUSTER,
     BootstrapSettings,
+    FloatArray,
     bootstrap_ratios,
     minority_clusters,
     percentile_intervals,
@@ -54,12 +55,14 @@ class Columns:
         self._columns.append(self.keys.setdefault(key, len(self.keys)))
         self._values.append(value)
 
-    def intervals(self, settings: BootstrapSettings) -> dict[tuple[str, ...], CellInterval]:
+    def intervals(
+        self, settings: BootstrapSettings, extra: tuple[FloatArray, FloatArray] | None = None
+    ) -> tuple[dict[tuple[str, ...], CellInterval], FloatArray | None]:
         """Wilson intervals at the clustered effective size for every cell (all are means of values in
         [0, 1]); the overall score, a mean of two accuracies, from the cluster bootstrap."""
         n_clusters, n_columns = len(self.clusters), len(self.keys)
         if not n_columns:
-            return {}
+            return {}, None
         cells = np.asarray(self._clusters, dtype=np.int64) * n_columns + np.asarray(self._columns)
         size = n_clusters * n_columns
         values = np.asarray(self._values, dtype=np.float64)
@@ -86,14 +89,22 @@ class Columns:
             for key, k in self.keys.items()
         }
         sdd, sll = self.keys.get(("tasks", "SDD", "accuracy")), self.keys.get(("tasks", "SLL", "accuracy"))
-        if sdd is not None and sll is not None:
+        parts = [sdd, sll] if sdd is not None and sll is not None else []
+        # One bootstrap for every combined score: the overall's two parts and the `extra` ratio columns
+        # (balanced accuracy, macro-F1) come from the same resamples (drawing them is the costly part).
+        tops, bottoms = [numerators[:, parts]], [denominators[:, parts]]
+        if extra is not None:
+            tops.append(extra[0])
+            bottoms.append(extra[1])
+        top, bottom = np.hstack(tops), np.hstack(bottoms)
+        samples = bootstrap_ratios(top, bottom, settings) if top.shape[1] else None
+        if parts and samples is not None:
             # Overall from the same resamples as its two parts, so its interval respects their correlation.
-            parts = [sdd, sll]
-            samples = bootstrap_ratios(numerators[:, parts], denominators[:, parts], settings)
-            ci = percentile_intervals(samples.mean(axis=1, keepdims=True), settings.level)[0]
-            both = int(((denominators[:, parts]).sum(axis=1) > 0).sum())
+            ci = percentile_intervals(samples[:, :2].mean(axis=1, keepdims=True), settings.level)[0]
+            both = int((denominators[:, parts].sum(axis=1) > 0).sum())
             result[("overall",)] = CellInterval(None if ci is None else ci.rounded(), BOOTSTRAP_CLUSTER, both)
-        return result
+        rest = None if samples is None or extra is None else samples[:, len(parts) :]
+        return result, rest
 
 
 def cluster_name_of(known: set[bool]) -> str:

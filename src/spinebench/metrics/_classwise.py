@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from spinebench.benchmark import Question
-from spinebench.stats import BootstrapSettings, bootstrap_ratios, percentile_intervals
+from spinebench.stats import BootstrapSettings, FloatArray, percentile_intervals
 
 BOOTSTRAP_CLUSTER = "bootstrap-cluster"
 
@@ -44,20 +44,14 @@ class ClassTally:
     def add_answer(self, cluster: int, truth: str, chosen: str | None) -> None:
         self.rows.append((cluster, truth, chosen))
 
-    def summary(self, n_clusters: int, settings: BootstrapSettings) -> dict[str, Any]:
-        classes = sorted({truth for _, truth, _ in self.rows})
-        chance = self._chance()
-        if not classes:
-            return {
-                "balanced_accuracy": None,
-                "macro_f1": None,
-                "ci": {"balanced_accuracy": None, "macro_f1": None},
-                "chance": chance,
-                "ci_method": BOOTSTRAP_CLUSTER,
-            }
-        k = len(classes)
-        index = {name: i for i, name in enumerate(classes)}
-        # Columns: k recall ratios (right / questions of class), then k F1 ratios (2TP / (2TP + FP + FN)).
+    def classes(self) -> list[str]:
+        return sorted({truth for _, truth, _ in self.rows})
+
+    def ratio_columns(self, n_clusters: int) -> tuple[FloatArray, FloatArray]:
+        """(clusters, 2k) sums: k recall ratios (right / questions of the class), then k F1 ratios
+        (2TP / (2TP + FP + FN)), for the k true classes; bootstrapped with the run's other metrics."""
+        index = {name: i for i, name in enumerate(self.classes())}
+        k = len(index)
         top = np.zeros((n_clusters, 2 * k))
         bottom = np.zeros((n_clusters, 2 * k))
         for cluster, truth, chosen in self.rows:
@@ -69,23 +63,36 @@ class ClassTally:
             bottom[cluster, k + t] += 2 if right else 1  # a TP counts twice; a miss is one FN
             if not right and chosen in index:
                 bottom[cluster, k + index[chosen]] += 1  # an FP of the class chosen
-        used = bottom.sum(axis=1) > 0
-        top, bottom = top[used], bottom[used]
+        return top, bottom
+
+    def summary(
+        self, columns: tuple[FloatArray, FloatArray], samples: FloatArray, settings: BootstrapSettings
+    ) -> dict[str, Any]:
+        """The scores from `ratio_columns` and their bootstrap distribution (resamples, 2k)."""
+        k = len(self.classes())
+        chance = self._chance()
+        if not k:
+            return {
+                "balanced_accuracy": None,
+                "macro_f1": None,
+                "ci": {"balanced_accuracy": None, "macro_f1": None},
+                "chance": chance,
+            }
+        top, bottom = columns
         with np.errstate(invalid="ignore", divide="ignore"):
             point = top.sum(axis=0) / bottom.sum(axis=0)
-            samples = bootstrap_ratios(top, bottom, settings)
-        combined = np.column_stack([np.nanmean(samples[:, :k], axis=1), np.nanmean(samples[:, k:], axis=1)])
+            combined = np.column_stack(
+                [np.nanmean(samples[:, :k], axis=1), np.nanmean(samples[:, k:], axis=1)]
+            )
         low_high = percentile_intervals(combined, settings.level)
         return {
             "balanced_accuracy": round(float(point[:k].mean()), 6),
             "macro_f1": round(float(point[k:].mean()), 6),
-            "classes": k,
             "ci": {
                 name: None if ci is None else ci.rounded()
                 for name, ci in zip(("balanced_accuracy", "macro_f1"), low_high, strict=True)
             },
             "chance": chance,
-            "ci_method": BOOTSTRAP_CLUSTER,
         }
 
     def _chance(self) -> dict[str, float | None]:

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from spinebench.benchmark import Question
 from spinebench.stats import (
     FEW_CLUSTERS,
@@ -113,8 +115,6 @@ def score_run(
     if "SLL" in task_scores:
         task_scores["SLL"]["by_level"] = levels.summary(LEVELS)
     if "SDD" in task_scores:
-        balanced = classes.summary(len(columns.clusters), settings)
-        task_scores["SDD"] |= {k: balanced[k] for k in ("balanced_accuracy", "macro_f1")}
         task_scores["SDD"]["position_bias"] = bias.summary()
         if is_circular:
             complete = complete and circular_tally.errors == 0 and circular_tally.pending == 0
@@ -141,10 +141,14 @@ def score_run(
             for key, per_task in breakdowns.items()
         },
     }
-    intervals = columns.intervals(settings)
+    class_columns = classes.ratio_columns(len(columns.clusters))
+    intervals, class_samples = columns.intervals(settings, class_columns)
     _put_chance_and_intervals(scores, intervals, settings)
     if "SDD" in task_scores:
+        empty = np.zeros((settings.resamples, 0))
+        balanced = classes.summary(class_columns, empty if class_samples is None else class_samples, settings)
         for metric in ("balanced_accuracy", "macro_f1"):
+            task_scores["SDD"][metric] = balanced[metric]
             task_scores["SDD"]["ci"][metric] = balanced["ci"][metric]
             task_scores["SDD"]["ci_method"][metric] = BOOTSTRAP_CLUSTER
             task_scores["SDD"]["chance"][metric] = balanced["chance"][metric]
