@@ -71,9 +71,11 @@ def score_run(
     bias = _PositionBias()
     classes, levels = ClassTally(), LevelTally()
     known_patients: set[bool] = set()
+    every_cluster: set[str] = set()
     for outcome in outcomes(questions, predictions):
         question = outcome.question
         known_patients.add(question.patient is not None)
+        every_cluster.add(question.cluster)
         tasks[question.task].add(outcome)
         groups: list[tuple[str, ...]] = [("tasks", question.task)]
         for key in BREAKDOWNS:
@@ -159,7 +161,7 @@ def score_run(
     scores["bootstrap"] = settings.describe(cluster)
     scores["intervals"] = {
         "cluster": cluster,
-        "clusters": len(columns.clusters),
+        "clusters": len(every_cluster),  # over all the run's questions; cells count their scored ones
         "level": settings.level,
         "few_clusters_below": FEW_CLUSTERS,
         "methods": METHODS,
