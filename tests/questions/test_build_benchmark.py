@@ -15,6 +15,7 @@ from spinebench.benchmark import Benchmark, Question
 from spinebench.catalog import CatalogError, SourceFolders, build_catalog, read_catalog
 from spinebench.embeddings import EncoderError, make_encoder
 from spinebench.errors import BenchmarkError
+from spinebench.metrics import score_run
 from spinebench.questions import (
     CARD_FILE,
     LIBRARY_FILE,
@@ -234,8 +235,6 @@ def test_bad_inputs_are_clear_errors(catalog: Path, tmp_path: Path) -> None:
 def test_every_question_carries_its_catalogue_patient_and_scores_cluster_on_it(
     bench: Benchmark, catalog: Path
 ) -> None:
-    from spinebench.metrics import score_run
-
     patient_of = {e.image_id: e.patient for e in read_catalog(catalog)}
     questions = list(bench.iter_questions())
     for question in questions:
