@@ -29,7 +29,9 @@ def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 @pytest.fixture(scope="module")
 def release_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Runs on SpineBench-Sub of a (tiny, generated) published-release import."""
-    root = tmp_path_factory.mktemp("release")
+    base = tmp_path_factory.mktemp("release")
+    root = base / "release"
+    root.mkdir()
     records = []
     for k in range(12):
         buffer = io.BytesIO()
@@ -48,11 +50,11 @@ def release_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         )
     (root / "evaluation").mkdir()
     (root / "evaluation" / "test.json").write_text(json.dumps(records))
-    bench = root / "bench"
+    bench = base / "bench"
     import_release(root, bench)
     opened = Benchmark.open(bench)
     return [
-        evaluate(opened, root / m, EvalSettings(model=m, subset="sub")).run_dir for m in ("random", "prior")
+        evaluate(opened, base / m, EvalSettings(model=m, subset="sub")).run_dir for m in ("random", "prior")
     ]
 
 
