@@ -15,6 +15,7 @@ from spinebench.benchmark import Benchmark, Question
 from spinebench.catalog import CatalogError, SourceFolders, build_catalog, read_catalog
 from spinebench.embeddings import EncoderError, make_encoder
 from spinebench.errors import BenchmarkError
+from spinebench.metrics import score_run
 from spinebench.questions import (
     CARD_FILE,
     LIBRARY_FILE,
@@ -229,3 +230,20 @@ def test_bad_inputs_are_clear_errors(catalog: Path, tmp_path: Path) -> None:
     with pytest.raises(BenchmarkError, match="already holds a benchmark"):
         build_benchmark(catalog, tmp_path / "b5", BuildSettings(encoder="pixels"))
     assert not (tmp_path / "b3").exists()
+
+
+def test_every_question_carries_its_catalogue_patient_and_scores_cluster_on_it(
+    bench: Benchmark, catalog: Path
+) -> None:
+    patient_of = {e.image_id: e.patient for e in read_catalog(catalog)}
+    questions = list(bench.iter_questions())
+    for question in questions:
+        image_id = Path(question.image).stem
+        assert question.patient is not None and question.patient == patient_of[image_id], question.id
+    images_per_patient: dict[str, set[str]] = {}
+    for question in questions:
+        images_per_patient.setdefault(str(question.patient), set()).add(question.image)
+    assert max(len(images) for images in images_per_patient.values()) > 1  # a study gives several images
+    scores = score_run(questions, {})
+    assert scores["intervals"]["cluster"] == "patient"
+    assert scores["intervals"]["clusters"] == len(images_per_patient)

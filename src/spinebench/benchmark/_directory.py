@@ -25,7 +25,13 @@ import pyarrow.parquet as pq
 from PIL import Image, UnidentifiedImageError
 
 from spinebench import __version__
-from spinebench.benchmark._question import QUESTION_SCHEMA, Question, questions_from_batch, questions_to_table
+from spinebench.benchmark._question import (
+    QUESTION_SCHEMA,
+    SCHEMA_WITHOUT_PATIENT,
+    Question,
+    questions_from_batch,
+    questions_to_table,
+)
 from spinebench.errors import BenchmarkError
 from spinebench.hashing import sha256_bytes, sha256_file
 
@@ -292,7 +298,7 @@ class Benchmark:
             )
         file = self.path / PARQUET_NAME
         parquet = pq.ParquetFile(file)
-        if parquet.schema_arrow != QUESTION_SCHEMA:
+        if parquet.schema_arrow not in (QUESTION_SCHEMA, SCHEMA_WITHOUT_PATIENT):
             raise BenchmarkError(f"{file}: columns differ from the SpineBench question schema")
         for batch_number, batch in enumerate(parquet.iter_batches(batch_size=_READ_BATCH)):
             try:

@@ -15,7 +15,9 @@ class Question:
 
     `answer` holds the correct option letters, sorted: one for SDD, one or more for SLL. `disease` is the
     true answer class for SDD and the finding whose levels are asked for SLL. `subsets` names the flagged
-    subsets the question belongs to (e.g. "sub" for SpineBench-Sub).
+    subsets the question belongs to (e.g. "sub" for SpineBench-Sub). `patient` is the catalogue's keyed
+    pseudonym of the patient (never a dataset identifier); None where unknown (an imported release), in which
+    case statistics cluster on the image instead.
     """
 
     id: str
@@ -28,6 +30,7 @@ class Question:
     source: str
     modality: str
     subsets: tuple[str, ...] = field(default=())
+    patient: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -50,6 +53,11 @@ class Question:
         return LETTERS[: len(self.options)]
 
     @property
+    def cluster(self) -> str:
+        """What intervals resample as one unit: the patient, or the image where the patient is unknown."""
+        return f"patient:{self.patient}" if self.patient is not None else f"image:{self.image}"
+
+    @property
     def answer_texts(self) -> tuple[str, ...]:
         return tuple(self.options[LETTERS.index(letter)] for letter in self.answer)
 
@@ -66,8 +74,11 @@ QUESTION_SCHEMA = pa.schema(
         pa.field("source", pa.string(), nullable=False),
         pa.field("modality", pa.string(), nullable=False),
         pa.field("subsets", pa.list_(pa.string()), nullable=False),
+        pa.field("patient", pa.string()),
     ]
 )
+# Benchmarks written before the patient column: read as patient None (intervals then cluster on images).
+SCHEMA_WITHOUT_PATIENT = QUESTION_SCHEMA.remove(QUESTION_SCHEMA.get_field_index("patient"))
 
 
 def questions_to_table(questions: list[Question]) -> pa.Table:
@@ -91,6 +102,7 @@ def questions_from_batch(batch: pa.RecordBatch) -> list[Question]:
             source=rows["source"][i],
             modality=rows["modality"][i],
             subsets=tuple(rows["subsets"][i]),
+            patient=rows["patient"][i] if "patient" in rows else None,
         )
         for i in range(batch.num_rows)
     ]

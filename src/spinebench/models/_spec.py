@@ -50,4 +50,3 @@ def make_provider(spec: str, options: ProviderOptions | None = None) -> Provider
 
         return VLLMProvider(argument.strip(), options)
     raise ModelSpecError(f"model spec {spec!r} is not understood; expected {SPEC_HELP}")
-
