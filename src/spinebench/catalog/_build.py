@@ -75,7 +75,10 @@ class CatalogReport:
             "reused": self.reused,
             "by_source": dict(sorted(self.by_source.items())),
             "by_disease": {s: dict(sorted(d.items())) for s, d in sorted(self.by_disease.items())},
-            "skipped": [asdict(s) for s in self.skipped],
+            # private_ids: already replaced in the text by their pseudonyms, so not written
+            "skipped": [
+                {"source": s.source, "location": s.location, "reason": s.reason} for s in self.skipped
+            ],
         }
 
 
