@@ -9,6 +9,7 @@ from spinebench.embeddings import SCALE, quantise
 from spinebench.questions import (
     Aggregation,
     AggregationError,
+    SimilarityError,
     class_similarities,
     cut_margins,
     distractor_hardness,
@@ -222,3 +223,18 @@ def test_an_image_in_two_class_pools_is_excluded_from_both() -> None:
             QUERY, np.asarray([7]), library, codes, keys, 2, Aggregation.parse(aggregation)
         )
         np.testing.assert_allclose(scores[0], [0.3, 0.4], atol=QUANTUM)
+
+
+def test_an_inexact_matrix_product_is_caught_by_the_int64_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A BLAS that rounds (reduced precision) would change the scores; the run-time check refuses them."""
+    import spinebench.questions._hard_negatives as module
+
+    library, codes, keys = _library(GROUPS)
+    original = module._max_or_topk
+
+    def rounded(*args: object, **kwargs: object) -> np.ndarray:
+        return original(*args, **kwargs) + 1.0  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "_max_or_topk", rounded)
+    with pytest.raises(SimilarityError, match="not exact on this machine"):
+        class_similarities(QUERY, np.asarray([0]), library, codes, keys, 3, Aggregation.parse("max"))
