@@ -29,6 +29,7 @@ from typing import Any, Final
 import pyarrow.parquet as pq
 from rich.progress import Progress
 
+from spinebench.benchmark import PARQUET_WRITER
 from spinebench.catalog._entry import CatalogEntry, entries_from_table, entries_to_table
 from spinebench.errors import SpineBenchError
 from spinebench.hashing import sha256_bytes
@@ -250,8 +251,10 @@ def build_catalog(
     if synthetic is not None:
         table = table.replace_schema_metadata({SYNTHETIC_KEY: b"true" if synthetic else b"false"})
     # Written beside and renamed: a build stopped here leaves the old catalogue or none, never half of one.
+    # Statistics stay on in the catalogue (it is read whole, never shipped); the rest is pinned as for the
+    # benchmark, so a rebuild's bytes do not follow a pyarrow default.
     partial = out / f"{CATALOG_NAME}.partial"
-    pq.write_table(table, partial, compression="zstd")
+    pq.write_table(table, partial, **{**PARQUET_WRITER, "write_statistics": True})
     os.replace(partial, out / CATALOG_NAME)
     report.images = len(entries)
     for entry in entries:
