@@ -211,7 +211,7 @@ def test_a_rebuild_from_the_embeddings_file_needs_no_encoder_and_gives_the_same_
 def test_the_card_states_the_encoder_weights_and_torch(catalog: Path, tmp_path: Path) -> None:
     build_benchmark(catalog, tmp_path / "b", BASE)
     card = (tmp_path / "b" / CARD_FILE).read_text()
-    assert "Image encoder: `pixels`" in card and "weights sha256" in card and "torch not used" in card
+    assert "Image encoder: `pixels`" in card and "no weights file" in card and "torch not used" in card
     encoder = Benchmark.open(tmp_path / "b").manifest["build"]["encoder"]
     assert encoder["spec"] == "pixels" and encoder["weights_sha256"] is None and encoder["torch"] is None
 

@@ -88,8 +88,7 @@ def render_card(data: CardData) -> str:
         "",
         f"- Built by spinebench {__version__} from a catalogue of {data.catalog_images} images "
         f"(`catalog.parquet` sha256 `{data.catalog_sha256}`).",
-        f"- Image encoder: `{data.encoder.name}` (weights sha256 "
-        f"`{data.encoder.weights_sha256 or 'none: the encoder has no weights file'}`; torch "
+        f"- Image encoder: `{data.encoder.name}` ({_weights(data.encoder)}; torch "
         f"{data.encoder.torch or 'not used'}); its quantised vectors are in the embeddings file written "
         "beside this folder, from which `spinebench build --embeddings FILE` rebuilds it without an encoder.",
         f"- Protocol `{data.protocol}`: seed {data.seed}; reference library: up to "
@@ -200,3 +199,9 @@ def _protocol_notes(data: CardData) -> list[str]:
             f"{data.changed_by_exclusion} SDD questions, compared with leaving out only the image itself."
         )
     return lines
+
+
+def _weights(encoder: EncoderProvenance) -> str:
+    if encoder.weights_sha256:
+        return f"weights sha256 `{encoder.weights_sha256}`"
+    return "no weights file" if encoder.torch is None else "weights sha256 not found offline"
