@@ -34,9 +34,7 @@ MinSeverity = Annotated[str, typer.Option(help="RSNA: least severity counted as 
 CsxaTable = Annotated[Path | None, typer.Option(help="CSXA: the metadata table (CSV or XLSX).")]
 CsxaIdColumn = Annotated[str | None, typer.Option(help="CSXA: the table's image id column.")]
 CsxaClassColumn = Annotated[str | None, typer.Option(help="CSXA: the table's curvature class column.")]
-Workers = Annotated[
-    int | None, typer.Option(min=1, help="Processes converting images (default: all cores).")
-]
+Workers = Annotated[int | None, typer.Option(min=1, help="Processes converting images (default: all cores).")]
 DEFAULT_MAX_SIDE = 1024
 DEFAULT_MIN_SEVERITY = "Moderate"
 
