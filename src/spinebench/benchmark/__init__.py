@@ -1,6 +1,7 @@
 """The benchmark directory users share and evaluate on: questions, images and a manifest of hashes."""
 
 from spinebench.benchmark._directory import (
+    PARQUET_WRITER,
     Benchmark,
     BenchmarkWriter,
     image_format,
@@ -10,6 +11,7 @@ from spinebench.benchmark._question import QUESTION_SCHEMA, Question, questions_
 from spinebench.benchmark._sample import SAMPLE_PATH, open_sample
 
 __all__ = [
+    "PARQUET_WRITER",
     "QUESTION_SCHEMA",
     "SAMPLE_PATH",
     "Benchmark",

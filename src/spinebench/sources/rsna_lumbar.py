@@ -181,7 +181,7 @@ def _read_severities(root: Path, skipped: list[SkippedRecord]) -> dict[str, dict
             skipped.append(SkippedRecord(SOURCE, f"{SEVERITY_FILE} line {line}", "empty study_id"))
             continue
         if study in severities:
-            skipped.append(SkippedRecord(SOURCE, where, "study_id repeated; its first row is used"))
+            skipped.append(SkippedRecord(SOURCE, where, "study_id repeated; its first row is used", (study,)))
             continue
         values: dict[str, int | None] = {}
         for column in SEVERITY_COLUMNS:
@@ -190,7 +190,10 @@ def _read_severities(root: Path, skipped: list[SkippedRecord]) -> dict[str, dict
             if text and values[column] is None:
                 skipped.append(
                     SkippedRecord(
-                        SOURCE, where, f"unknown severity {text!r} in column {column}; read as blank"
+                        SOURCE,
+                        where,
+                        f"unknown severity {text!r} in column {column}; read as blank",
+                        (study,),
                     )
                 )
         severities[study] = values
@@ -230,6 +233,7 @@ def _read_marks(
                     SOURCE,
                     f"{COORDINATES_FILE} line {line}",
                     f"bad slice id (study {study!r}, series {series!r}, instance {row['instance_number']!r})",
+                    (study, series),
                 )
             )
             continue
@@ -239,7 +243,7 @@ def _read_marks(
         if isinstance(mark, str):
             slice_.rejected += 1
             where = f"{COORDINATES_FILE} line {line} (study {study}, series {series}, instance {instance})"
-            skipped.append(SkippedRecord(SOURCE, where, mark))
+            skipped.append(SkippedRecord(SOURCE, where, mark, (study, series)))
         else:
             slice_.marks.append(mark)
     return slices
@@ -321,7 +325,7 @@ def _emit(
         listing = _series_files(root, slice_.study, slice_.series, listings)
         if f"{slice_.instance}{IMAGE_SUFFIX}" not in listing:
             reason = listing.missing_reason(f"{slice_.instance}{IMAGE_SUFFIX}")
-            yield SkippedRecord(SOURCE, where, f"image {relative} {reason}")
+            yield SkippedRecord(SOURCE, where, f"image {relative} {reason}", (slice_.study, slice_.series))
             continue
         findings = _findings(slice_.marks, threshold)
         if not findings and slice_.rejected:
@@ -330,6 +334,7 @@ def _emit(
                 where,
                 f"no usable finding: nothing {RSNA_SEVERITIES[threshold]} or worse on this slice and "
                 f"{slice_.rejected} of its rows rejected (reported above)",
+                (slice_.study, slice_.series),
             )
             continue
         if not findings and slice_.study not in healthy_studies:
@@ -338,6 +343,7 @@ def _emit(
                 where,
                 f"below severity threshold: no level on this slice is {RSNA_SEVERITIES[threshold]} or worse, "
                 "and the study is not Normal/Mild at all 25 labels (it may show disease elsewhere)",
+                (slice_.study, slice_.series),
             )
             continue
         yield SourceImage(
@@ -349,4 +355,5 @@ def _emit(
             findings=findings,
             patient_id=slice_.study,  # RSNA gives one study per patient and no separate patient id
             study_id=slice_.study,
+            private_ids=(slice_.series,),
         )
