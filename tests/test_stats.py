@@ -163,5 +163,8 @@ def test_paired_difference_and_compare_runs_on_crafted_runs() -> None:
     result = compare_runs(questions, right, wrong_half)["SDD"]
     assert result["paired"] == 29
     assert result["accuracy"]["difference"] == pytest.approx(15 / 29, abs=1e-6)
-    assert result["mcnemar"]["only_a_correct"] == 15 and result["mcnemar"]["only_b_correct"] == 0
-    assert result["mcnemar"]["p_exact"] == pytest.approx(2 / 2**15)
+    accuracy = result["accuracy"]
+    assert accuracy["only_a_correct"] == 15 and accuracy["only_b_correct"] == 0
+    # One question per image: the exact cluster sign-flip test is the exact McNemar test.
+    assert accuracy["test"]["p_sign_flip"] == pytest.approx(2 / 2**15)
+    assert accuracy["test"]["p_sign_flip"] == pytest.approx(mcnemar_test([True] * 15, [False] * 15).p_exact)

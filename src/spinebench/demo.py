@@ -17,10 +17,10 @@ from typing import Any, Final
 from rich.console import Console
 
 from spinebench.benchmark import Benchmark
-from spinebench.catalog import SourceFolders, build_catalog
+from spinebench.catalog import CatalogReport, SourceFolders
 from spinebench.embeddings import DEFAULT_ENCODER
 from spinebench.errors import SpineBenchError
-from spinebench.questions import BuildSettings, build_benchmark
+from spinebench.questions import BuildSettings, build_from_sources
 from spinebench.report import write_html_report
 from spinebench.run import EvalSettings, RichReporter, evaluate
 from spinebench.synth import write_synthetic_sources
@@ -62,14 +62,25 @@ def run_demo(
     sources = SourceFolders(
         vindr=folders["vindr"], rsna=folders["rsna"], csxa=folders["csxa"], buu=folders["buu"]
     )
-    catalog = build_catalog(sources.readers(), out / "catalog", key=DEMO_KEY, progress=True)
-    console.print(f"  {catalog.images} images, {len(catalog.skipped)} records skipped (each with its reason)")
 
-    console.rule(f"3/5 embeddings ({encoder}), hard negatives, questions (SDD, SLL, SSG), SpineBench-Sub")
+    def catalogued(catalog: CatalogReport, _where: Path) -> None:
+        console.print(
+            f"  {catalog.images} images, {len(catalog.skipped)} records skipped (each with its reason)"
+        )
+        console.rule(f"3/5 embeddings ({encoder}), hard negatives, questions (SDD, SLL, SSG), SpineBench-Sub")
+
     settings = BuildSettings(
         seed=seed, encoder=encoder, name="spinebench-demo", synthetic=True, tasks=DEMO_TASKS
     )
-    built = build_benchmark(out / "catalog", out / "benchmark", settings, progress=True)
+    built = build_from_sources(
+        sources,
+        out / "benchmark",
+        settings,
+        key=DEMO_KEY,
+        catalog_dir=out / "catalog",
+        progress=True,
+        on_catalog=catalogued,
+    ).benchmark
     questions = ", ".join(f"{n} {task}" for task, n in built.questions.items())
     hardness = built.hardness
     console.print(

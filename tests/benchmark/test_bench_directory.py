@@ -133,3 +133,16 @@ def test_extra_files_are_hashed_and_checked(tmp_path: Path) -> None:
     (tmp_path / "b" / "CARD.md").write_bytes(b"# CARD\n")
     with pytest.raises(BenchmarkError, match=r"CARD\.md: altered"):
         Benchmark.open(tmp_path / "b")
+
+
+def test_patient_round_trips_and_benchmarks_without_the_column_read_as_unknown(tmp_path: Path) -> None:
+    writer = BenchmarkWriter(tmp_path / "b", name="t")
+    image = writer.add_image(_png(30))
+    writer.add_question(_question("with", image, patient="p-1f2e"))
+    writer.add_question(_question("without", image))
+    writer.close()
+    read = {q.id: q for q in Benchmark.open(tmp_path / "b").iter_questions()}
+    assert read["with"].patient == "p-1f2e" and read["without"].patient is None
+    assert read["with"].cluster == "patient:p-1f2e" and read["without"].cluster == f"image:{image}"
+    # The bundled sample was written before the patient column: it still reads, with no patient.
+    assert all(q.patient is None for q in Benchmark.open(SAMPLE_PATH).iter_questions())

@@ -11,12 +11,15 @@ import pydicom
 import pytest
 from typer.testing import CliRunner
 
+import spinebench.catalog._build as catalog_build
 from spinebench.catalog import (
     CATALOG_NAME,
     REPORT_NAME,
     CatalogError,
+    Reader,
     SourceFolders,
     build_catalog,
+    decoder_versions,
     read_catalog,
 )
 from spinebench.catalog._build import worker_memory_limit
@@ -86,7 +89,8 @@ def test_corrupt_dicom_is_skipped_with_file_and_reason(
     victim = sorted(f for f in copy.rglob("*.dicom") if f.name in kept)[0]
     victim.write_bytes(victim.read_bytes()[:400])
     report = build_catalog({"vindr": (read_vindr, copy)}, tmp_path / "cat", key=KEY, workers=1)
-    reasons = [s for s in report.skipped if victim.name in s.location]
+    relative = victim.relative_to(copy).as_posix()  # relative to the dataset root, never above it
+    reasons = [s for s in report.skipped if s.location.startswith(f"{relative} (record ")]
     assert reasons, report.skipped
     assert all(victim.stem not in e.record for e in read_catalog(tmp_path / "cat"))
 
@@ -148,7 +152,8 @@ def test_images_above_the_pixel_cap_are_skipped_and_reported(
     )
     too_large = [skipped for skipped in report.skipped if "too large to decode" in skipped.reason]
     assert report.images == 0 and len(too_large) >= 5
-    assert all(skipped.location.endswith(".dcm") for skipped in too_large)
+    # Named by the root-relative file and the record's pseudonym (see the build report's privacy rules).
+    assert all(".dcm (record " in skipped.location for skipped in too_large)
     written = json.loads((tmp_path / "cat" / REPORT_NAME).read_text())
     assert "too large to decode" in json.dumps(written)
 
@@ -168,3 +173,17 @@ def test_conversion_workers_are_memory_bounded() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "bounded"
+
+
+def test_a_decoder_or_spinebench_upgrade_converts_again(
+    synthetic_sources: SourceFolders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert synthetic_sources.buu is not None
+    readers: dict[str, tuple[Reader, Path]] = {"buu": (read_buu, synthetic_sources.buu)}
+    first = build_catalog(readers, tmp_path / "cat", key=KEY, workers=1)
+    assert first.converted > 0
+    assert build_catalog(readers, tmp_path / "cat", key=KEY, workers=1).converted == 0
+    assert "pydicom=" in decoder_versions() and "spinebench=" in decoder_versions()
+    monkeypatch.setattr(catalog_build, "decoder_versions", lambda: "pydicom=99.0,spinebench=99.0")
+    upgraded = build_catalog(readers, tmp_path / "cat", key=KEY, workers=1)
+    assert upgraded.converted == first.converted and upgraded.reused == 0

@@ -50,12 +50,14 @@ def test_build_from_source_folders_then_from_the_catalogue(
     assert "SDD" in output and "SYNTHETIC" in output
     built = Benchmark.open(tmp_path / "a", verify="full")
     assert built.count("sub") == 28
-    assert (tmp_path / "a" / "catalog" / "catalog.parquet").exists()
+    # The catalogue (whose report names source files) lies beside the shared folder, never inside it.
+    assert (tmp_path / "a.catalog" / "catalog.parquet").exists() and not (tmp_path / "a" / "catalog").exists()
+    assert (tmp_path / "a.embeddings.npz").is_file()
     assert "SYNTHETIC DATA" in (tmp_path / "a" / CARD_FILE).read_text()
 
     code, output = _invoke(
-        "--catalog", str(tmp_path / "a" / "catalog"), "--out", str(tmp_path / "b"), "--encoder", "pixels",
-        "--sub-sdd", "20", "--sub-sll", "8", "--synthetic",
+        "--catalog", str(tmp_path / "a.catalog"), "--out", str(tmp_path / "b"), "--encoder", "pixels",
+        "--sub-sdd", "20", "--sub-sll", "8",
     )  # fmt: skip
     assert code == 0, output
     assert (tmp_path / "b" / "benchmark.parquet").read_bytes() == (
@@ -105,7 +107,7 @@ def test_an_existing_benchmark_is_refused_before_any_cataloguing(
         "--encoder", "pixels",
     )  # fmt: skip
     assert code == 2 and "already holds a benchmark" in output
-    assert not (out / "catalog").exists()  # its catalogue was not rebuilt (nor replaced) first
+    assert not (tmp_path / "bench.catalog").exists()  # nothing was catalogued first
 
 
 def test_a_bracket_in_the_output_path_is_printed_not_read_as_markup(
@@ -117,7 +119,7 @@ def test_a_bracket_in_the_output_path_is_printed_not_read_as_markup(
     )  # fmt: skip
     assert code == 0, output
     out = tmp_path / "bench[" / "]"  # "…bench[/]": a closing tag, were it read as markup
-    catalog = tmp_path / "a" / "catalog"
+    catalog = tmp_path / "a.catalog"
     code, output = _invoke("--catalog", str(catalog), "--out", str(out), "--encoder", "pixels")
     assert code == 0, output
     assert Benchmark.open(out).count() > 0

@@ -15,6 +15,7 @@ from spinebench.benchmark import Benchmark, Question
 from spinebench.catalog import CatalogError, SourceFolders, build_catalog, read_catalog
 from spinebench.embeddings import EncoderError, make_encoder
 from spinebench.errors import BenchmarkError
+from spinebench.metrics import score_run
 from spinebench.questions import (
     CARD_FILE,
     LIBRARY_FILE,
@@ -132,12 +133,14 @@ def test_library_and_card_are_in_the_manifest(bench: Benchmark, catalog: Path) -
     assert LIBRARY_FILE in files and CARD_FILE in files
     library = library_from_bytes((bench.path / LIBRARY_FILE).read_bytes())
     assert library.vectors.shape[1] == bench.manifest["build"]["encoder"]["dim"] == 1024
-    np.testing.assert_allclose(np.linalg.norm(library.vectors, axis=1), 1.0, atol=1e-5)
+    # The quantised vectors the build ranked on (int16 / 2048): unit length to within quantisation.
+    np.testing.assert_allclose(np.linalg.norm(library.vectors, axis=1), 1.0, atol=2e-3)
+    np.testing.assert_array_equal(library.vectors * 2048, np.rint(library.vectors * 2048))
     assert HEALTHY in library.classes and "Cervical kyphosis" in library.classes
     card = (bench.path / CARD_FILE).read_text()
     assert "SYNTHETIC DATA" in card and "Distractor hardness" in card and "SpineBench-Sub" in card
     build = bench.manifest["build"]
-    assert build["seed"] == 0 and build["aggregation"] == "topk:5" and build["library"]["size"] == 200
+    assert build["seed"] == 0 and build["aggregation"] == "max" and build["library"]["size"] == 200
     assert len(build["catalog"]["sha256"]) == 64
     assert bench.manifest["counts"]["images"] == build["catalog"]["used"]
 
@@ -230,3 +233,20 @@ def test_bad_inputs_are_clear_errors(catalog: Path, tmp_path: Path) -> None:
     with pytest.raises(BenchmarkError, match="already holds a benchmark"):
         build_benchmark(catalog, tmp_path / "b5", BuildSettings(encoder="pixels"))
     assert not (tmp_path / "b3").exists()
+
+
+def test_every_question_carries_its_catalogue_patient_and_scores_cluster_on_it(
+    bench: Benchmark, catalog: Path
+) -> None:
+    patient_of = {e.image_id: e.patient for e in read_catalog(catalog)}
+    questions = list(bench.iter_questions())
+    for question in questions:
+        image_id = Path(question.image).stem
+        assert question.patient is not None and question.patient == patient_of[image_id], question.id
+    images_per_patient: dict[str, set[str]] = {}
+    for question in questions:
+        images_per_patient.setdefault(str(question.patient), set()).add(question.image)
+    assert max(len(images) for images in images_per_patient.values()) > 1  # a study gives several images
+    scores = score_run(questions, {})
+    assert scores["intervals"]["cluster"] == "patient"
+    assert scores["intervals"]["clusters"] == len(images_per_patient)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spinebench.questions import sample_library
+from spinebench.questions import Library, sample_library
 from spinebench.taxonomy import ANSWER_CLASSES, HEALTHY
 
 
@@ -47,3 +47,16 @@ def test_a_multi_disease_image_can_stand_for_each_of_its_classes() -> None:
 def test_library_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         sample_library(_labels(), size=0)
+
+
+def test_the_sample_is_keyed_by_image_id_not_by_catalogue_order() -> None:
+    labels = _labels()
+    ids = [f"{index * 7919 % 1000:04d}-image" for index in range(len(labels))]
+    first = sample_library(labels, size=10, seed=0, image_ids=ids)
+    order = np.random.default_rng(2).permutation(len(labels))
+    shuffled = sample_library([labels[i] for i in order], size=10, seed=0, image_ids=[ids[i] for i in order])
+
+    def rows(library: Library, names: list[str]) -> list[tuple[int, str]]:
+        return [(int(c), names[i]) for i, c in zip(library.images, library.codes, strict=True)]
+
+    assert rows(first, ids) == rows(shuffled, [ids[i] for i in order])  # same rows, in image-id order

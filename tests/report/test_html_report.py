@@ -63,12 +63,9 @@ def report(runs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_report_holds_leaderboard_reference_chance_and_every_question(report: Path) -> None:
+def test_report_holds_leaderboard_chance_and_every_question(report: Path) -> None:
     html = report.read_text()
-    assert "<h2>Leaderboard</h2>" in html
-    for model in ("Gemini-2.5-pro", "GPT-4o", "Claude-3.5-sonnet", "Qwen2.5-VL-7B", "MedGemma-4B"):
-        assert f"<td>{model}</td>" in html
-    assert "32.37" in html and "Published reference" in html and "Chance line" in html
+    assert "<h2>Leaderboard</h2>" in html and "Chance line" in html
     for question in open_sample().iter_questions():
         assert f'data-id="{question.id}"' in html
     assert html.count('<li class="item"') == 38

@@ -42,6 +42,20 @@ MANIFEST_NAME: Final = "manifest.json"
 IMAGES_DIR: Final = "images"
 IMAGE_EXTENSIONS: Final = {"PNG": ".png", "JPEG": ".jpg"}
 _ROW_GROUP: Final = 8192
+# Every pyarrow writer setting that shapes the file's bytes, pinned to today's defaults, so that a pyarrow
+# upgrade changing a default does not change a rebuild. The footer still names the pyarrow version, and
+# another zstd may compress differently: across library versions the rule is identical rows and image hashes.
+PARQUET_WRITER: Final[dict[str, Any]] = {
+    "version": "2.6",
+    "data_page_version": "1.0",
+    "use_dictionary": True,
+    "compression": "zstd",
+    "compression_level": 1,
+    "write_statistics": False,
+    "data_page_size": 1024 * 1024,
+    "write_page_index": False,
+    "store_schema": True,
+}
 _READ_BATCH: Final = 1024  # small batches keep a reader's memory flat
 
 # "auto": every image hashed up front when there are few enough to take seconds, else checked as read.
@@ -152,9 +166,7 @@ class BenchmarkWriter:
 
     def _flush(self) -> None:
         if self._writer is None:
-            self._writer = pq.ParquetWriter(
-                self._dir / PARQUET_NAME, QUESTION_SCHEMA, compression="zstd", write_statistics=False
-            )
+            self._writer = pq.ParquetWriter(self._dir / PARQUET_NAME, QUESTION_SCHEMA, **PARQUET_WRITER)
         if self._pending:
             self._writer.write_table(questions_to_table(self._pending), row_group_size=_ROW_GROUP)
             self._pending = []

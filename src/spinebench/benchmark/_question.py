@@ -16,8 +16,10 @@ class Question:
 
     `answer` holds the correct option letters, sorted: one for SDD and SSG, one or more for SLL. `disease`
     is the true answer class for SDD, the finding whose levels are asked for SLL, and the graded RSNA
-    condition for SSG (e.g. "Left Neural Foraminal Narrowing"). `level` is the disc level graded (SSG only).
-    `subsets` names the flagged subsets the question belongs to (e.g. "sub" for SpineBench-Sub).
+    condition for SSG (e.g. "Left Neural Foraminal Narrowing"). `subsets` names the flagged subsets the
+    question belongs to (e.g. "sub" for SpineBench-Sub). `patient` is the catalogue's keyed pseudonym of the
+    patient (never a dataset identifier); None where unknown (an imported release), in which case statistics
+    cluster on the image instead. `level` is the disc level graded (SSG only).
     """
 
     id: str
@@ -30,6 +32,7 @@ class Question:
     source: str
     modality: str
     subsets: tuple[str, ...] = field(default=())
+    patient: str | None = None
     level: str | None = None
 
     def __post_init__(self) -> None:
@@ -55,6 +58,11 @@ class Question:
         return LETTERS[: len(self.options)]
 
     @property
+    def cluster(self) -> str:
+        """What intervals resample as one unit: the patient, or the image where the patient is unknown."""
+        return f"patient:{self.patient}" if self.patient is not None else f"image:{self.image}"
+
+    @property
     def answer_texts(self) -> tuple[str, ...]:
         return tuple(self.options[LETTERS.index(letter)] for letter in self.answer)
 
@@ -71,21 +79,20 @@ QUESTION_SCHEMA = pa.schema(
         pa.field("source", pa.string(), nullable=False),
         pa.field("modality", pa.string(), nullable=False),
         pa.field("subsets", pa.list_(pa.string()), nullable=False),
+        pa.field("patient", pa.string()),
         pa.field("level", pa.string()),
     ]
 )
-
-
-# Columns added after format version 1 was first written, nullable; a file without them still reads.
-_ADDED_COLUMNS: Final = ("level",)
+# Columns added after format version 1 was first written, nullable; a file without any of them still reads
+# (no patient: intervals cluster on images; no level: no severity grading).
+_ADDED_COLUMNS: Final = ("patient", "level")
 
 
 def readable_schema(schema: pa.Schema) -> bool:
-    """Whether a benchmark.parquet schema is the question schema, or it without the columns added later."""
-    if schema == QUESTION_SCHEMA:
-        return True
-    older = pa.schema([f for f in QUESTION_SCHEMA if f.name not in _ADDED_COLUMNS])
-    return bool(schema == older)
+    """Whether a benchmark.parquet schema is the question schema, maybe without columns added later."""
+    present = set(schema.names)
+    expected = pa.schema([f for f in QUESTION_SCHEMA if f.name not in _ADDED_COLUMNS or f.name in present])
+    return bool(schema == expected)
 
 
 def questions_to_table(questions: list[Question]) -> pa.Table:
@@ -109,6 +116,7 @@ def questions_from_batch(batch: pa.RecordBatch) -> list[Question]:
             source=rows["source"][i],
             modality=rows["modality"][i],
             subsets=tuple(rows["subsets"][i]),
+            patient=rows["patient"][i] if "patient" in rows else None,
             # Benchmarks written before severity grading have no level column.
             level=rows["level"][i] if "level" in rows else None,
         )

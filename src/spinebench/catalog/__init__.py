@@ -7,7 +7,9 @@ from spinebench.catalog._build import (
     CatalogReport,
     Reader,
     build_catalog,
+    catalog_synthetic,
     count_diseases,
+    decoder_versions,
     read_catalog,
 )
 from spinebench.catalog._entry import CatalogEntry
@@ -22,7 +24,9 @@ __all__ = [
     "Reader",
     "SourceFolders",
     "build_catalog",
+    "catalog_synthetic",
     "count_diseases",
+    "decoder_versions",
     "default_key_file",
     "load_key",
     "read_catalog",

@@ -1,25 +1,35 @@
 """Source folders -> `catalog.parquet` + standardised images + `build_report.json`.
 
 Readers only read labels; decoding and standardising images (the slow part) runs on all cores. Each
-conversion is remembered in `conversions.jsonl` under the record's pseudonym and the file's size and mtime,
-so a rerun skips images already converted. Rows are sorted before writing, so the same sources and key give
-a byte-identical catalogue whatever the number of workers.
+conversion is remembered in `conversions.jsonl` under the record's pseudonym, the file's size and mtime, the
+imaging options and the versions of spinebench and the decoders, so a rerun skips images already converted
+and an upgrade converts them again. Rows are sorted before writing, so the same sources and key give a
+byte-identical catalogue whatever the number of workers.
+
+The build report names records safely: every location is relative to its dataset root (no folder above it),
+and every native identifier a reader flagged (RSNA study and series ids, VinDr image ids) is replaced by its
+keyed pseudonym, the same one the catalogue's `study`/`record` columns carry. Whether the sources were
+synthetic is stored in the catalogue's metadata, so a benchmark built from it says so.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Final
 
 import pyarrow.parquet as pq
 from rich.progress import Progress
 
+from spinebench.benchmark import PARQUET_WRITER
 from spinebench.catalog._entry import CatalogEntry, entries_from_table, entries_to_table
 from spinebench.catalog._grades import scaled_grades, source_size
 from spinebench.errors import SpineBenchError
@@ -31,6 +41,18 @@ CATALOG_NAME: Final = "catalog.parquet"
 REPORT_NAME: Final = "build_report.json"
 CONVERSIONS_NAME: Final = "conversions.jsonl"
 IMAGES_DIR: Final = "images"
+SYNTHETIC_KEY: Final = b"spinebench.synthetic"
+# Packages whose upgrade can change a standardised image: a conversion made with other versions is redone.
+DECODERS: Final = (
+    "spinebench",
+    "numpy",
+    "pillow",
+    "pydicom",
+    "pylibjpeg",
+    "pylibjpeg-libjpeg",
+    "pylibjpeg-openjpeg",
+    "pylibjpeg-rle",
+)
 
 Reader = Callable[[Path], Iterable[SourceImage | SkippedRecord]]
 
@@ -57,7 +79,10 @@ class CatalogReport:
             "by_source": dict(sorted(self.by_source.items())),
             "by_disease": {s: dict(sorted(d.items())) for s, d in sorted(self.by_disease.items())},
             "graded_only": self.graded_only,
-            "skipped": [asdict(s) for s in self.skipped],
+            # private_ids: already replaced in the text by their pseudonyms, so not written
+            "skipped": [
+                {"source": s.source, "location": s.location, "reason": s.reason} for s in self.skipped
+            ],
         }
 
 
@@ -97,7 +122,59 @@ def _has_points(item: SourceImage) -> bool:
 def _conversion_key(item: SourceImage, record: str, imaging: ImagingOptions) -> str:
     stat = item.path.stat()
     options = json.dumps(asdict(imaging), sort_keys=True)
-    return f"{record}:{item.frame}:{stat.st_size}:{stat.st_mtime_ns}:{options}"
+    return f"{record}:{item.frame}:{stat.st_size}:{stat.st_mtime_ns}:{options}:{decoder_versions()}"
+
+
+@cache
+def decoder_versions() -> str:
+    """`name=version,...` of the packages in DECODERS (part of every conversion cache key)."""
+    found = []
+    for package in DECODERS:
+        try:
+            found.append(f"{package}={version(package)}")
+        except PackageNotFoundError:
+            found.append(f"{package}=none")
+    return ",".join(found)
+
+
+class _Scrubber:
+    """Rewrites report text so it names no folder above a dataset root and no native identifier."""
+
+    def __init__(self, key: bytes, roots: Mapping[str, Path]) -> None:
+        self.key = key
+        self.roots = roots
+
+    def record(self, skipped: SkippedRecord, identifiers: tuple[str, ...] = ()) -> SkippedRecord:
+        ids = tuple(dict.fromkeys((*skipped.private_ids, *identifiers)))
+        return SkippedRecord(
+            skipped.source,
+            self.text(skipped.source, skipped.location, ids),
+            self.text(skipped.source, skipped.reason, ids),
+        )
+
+    def image(self, item: SourceImage, record: str, reason: str) -> SkippedRecord:
+        """A record that failed in the catalogue step: its path relative to the root, and its pseudonym."""
+        location = f"{self._relative(item.source, item.path)} (record {record})"
+        return self.record(SkippedRecord(item.source, location, reason), item.identifiers())
+
+    def text(self, source: str, text: str, ids: tuple[str, ...]) -> str:
+        root = self.roots.get(source)
+        if root is not None:
+            for form in {str(root), str(root.resolve())}:
+                text = text.replace(form + os.sep, "").replace(form, ".")
+        for value in sorted(ids, key=len, reverse=True):
+            pattern = rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])"
+            text = re.sub(pattern, pseudonym(self.key, source, value), text)
+        return text
+
+    def _relative(self, source: str, path: Path) -> str:
+        root = self.roots.get(source)
+        for base in (root, root.resolve()) if root is not None else ():
+            try:
+                return path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+        return path.name
 
 
 def build_catalog(
@@ -108,8 +185,13 @@ def build_catalog(
     imaging: ImagingOptions | None = None,
     workers: int | None = None,
     progress: bool = False,
+    synthetic: bool | None = None,
 ) -> CatalogReport:
-    """Reads each source with its reader, converts every image, writes the catalogue into `out`."""
+    """Reads each source with its reader, converts every image, writes the catalogue into `out`.
+
+    `synthetic` (whether the sources are `spinebench synth` phantoms; None: unknown) is kept in the
+    catalogue for the benchmark card.
+    """
     imaging = imaging or ImagingOptions()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -117,10 +199,13 @@ def build_catalog(
         raise CatalogError(f"{out}: cannot be used as the catalogue folder ({error.strerror})") from error
     report = CatalogReport()
     items: list[tuple[str, SourceImage]] = []
+    roots: dict[str, Path] = {}
+    scrub = _Scrubber(key, roots)
     for _name, (reader, root) in sorted(sources.items()):
         for found in reader(root):
+            roots.setdefault(found.source, root)
             if isinstance(found, SkippedRecord):
-                report.skipped.append(found)
+                report.skipped.append(scrub.record(found))
             else:
                 items.append((pseudonym(key, found.source, found.native_id), found))
     items.sort(key=lambda pair: (pair[1].source, pair[0]))
@@ -132,9 +217,7 @@ def build_catalog(
         try:
             conversion_key = _conversion_key(item, record, imaging)
         except OSError as error:
-            report.skipped.append(
-                SkippedRecord(item.source, str(item.path), f"cannot read ({error.strerror})")
-            )
+            report.skipped.append(scrub.image(item, record, f"cannot read ({error.strerror})"))
             continue
         previous = known.get(conversion_key)
         # A conversion logged before grades were catalogued lacks the source size their points need.
@@ -148,7 +231,7 @@ def build_catalog(
     with (out / CONVERSIONS_NAME).open("a", encoding="utf-8") as log:
         for record, conversion_key, item, result in _run_conversions(todo, out, imaging, workers, progress):
             if isinstance(result, str):
-                report.skipped.append(SkippedRecord(item.source, str(item.path), result))
+                report.skipped.append(scrub.image(item, record, result))
                 continue
             converted[record] = result
             report.converted += 1
@@ -161,9 +244,7 @@ def build_catalog(
         if done is None:
             continue
         if done.image_id in seen:
-            report.skipped.append(
-                SkippedRecord(item.source, str(item.path), f"same image as record {seen[done.image_id]}")
-            )
+            report.skipped.append(scrub.image(item, record, f"same image as record {seen[done.image_id]}"))
             continue
         seen[done.image_id] = record
         entries.append(
@@ -183,9 +264,14 @@ def build_catalog(
                 graded_only=item.graded_only,
             )
         )
+    table = entries_to_table(entries)
+    if synthetic is not None:
+        table = table.replace_schema_metadata({SYNTHETIC_KEY: b"true" if synthetic else b"false"})
     # Written beside and renamed: a build stopped here leaves the old catalogue or none, never half of one.
+    # Statistics stay on in the catalogue (it is read whole, never shipped); the rest is pinned as for the
+    # benchmark, so a rebuild's bytes do not follow a pyarrow default.
     partial = out / f"{CATALOG_NAME}.partial"
-    pq.write_table(entries_to_table(entries), partial, compression="zstd")
+    pq.write_table(table, partial, **{**PARQUET_WRITER, "write_statistics": True})
     os.replace(partial, out / CATALOG_NAME)
     report.images = len(entries)
     for entry in entries:
@@ -291,6 +377,17 @@ def read_catalog(path: Path) -> list[CatalogEntry]:
     if not file.exists():
         raise CatalogError(f"{file}: missing; build it with `spinebench catalog`")
     return entries_from_table(pq.read_table(file))
+
+
+def catalog_synthetic(path: Path) -> bool | None:
+    """Whether the catalogue in `path` was built from synthetic sources (None: not recorded)."""
+    file = path / CATALOG_NAME
+    try:
+        metadata = pq.read_schema(file).metadata or {}
+    except (OSError, ValueError) as error:
+        raise CatalogError(f"{file}: cannot be read ({error})") from error
+    value = metadata.get(SYNTHETIC_KEY)
+    return None if value is None else value == b"true"
 
 
 def count_diseases(entries: Iterable[CatalogEntry]) -> Counter[str]:

@@ -9,13 +9,30 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spinebench.benchmark import refuse_existing_benchmark
-from spinebench.catalog import SourceFolders, build_catalog, load_key
+from spinebench.catalog import load_key
 from spinebench.cli._errors import reports_errors
+from spinebench.cli._source_options import (
+    DEFAULT_MAX_SIDE,
+    DEFAULT_MIN_SEVERITY,
+    Buu,
+    Csxa,
+    CsxaClassColumn,
+    CsxaIdColumn,
+    CsxaTable,
+    KeyFile,
+    MaxPixels,
+    MaxSide,
+    MinSeverity,
+    Rsna,
+    Vindr,
+    Workers,
+    imaging_options,
+    source_folders,
+)
 from spinebench.cli.catalog_cmd import print_catalog_report
-from spinebench.embeddings import DEFAULT_ENCODER, ENCODER_HELP, make_encoder
+from spinebench.embeddings import DEFAULT_ENCODER, ENCODER_HELP
 from spinebench.errors import SpineBenchError
-from spinebench.imaging import DEFAULT_MAX_PIXELS, ImagingOptions
+from spinebench.imaging import DEFAULT_MAX_PIXELS
 from spinebench.questions import (
     BUILD_REPORT_FILE,
     CARD_FILE,
@@ -24,14 +41,12 @@ from spinebench.questions import (
     DEFAULT_SUB_SDD,
     DEFAULT_SUB_SLL,
     DEFAULT_SUB_SSG,
-    Aggregation,
+    BuildReport,
     BuildSettings,
     build_benchmark,
+    build_from_sources,
     parse_tasks,
 )
-from spinebench.sources import CsxaColumns
-
-CATALOG_SUBDIR = "catalog"
 
 
 @reports_errors
@@ -40,29 +55,42 @@ def build_command(
     catalog: Path | None = typer.Option(
         None, metavar="DIR", help="A catalogue made by `spinebench catalog` (or give the source folders)."
     ),
-    vindr: Path | None = typer.Option(None, help="VinDr-SpineXR folder (catalogued into BENCH/catalog)."),
-    rsna: Path | None = typer.Option(None, help="RSNA 2024 lumbar folder (catalogued into BENCH/catalog)."),
-    csxa: Path | None = typer.Option(None, help="CSXA folder (catalogued into BENCH/catalog)."),
-    buu: Path | None = typer.Option(None, help="BUU-LSPINE folder (catalogued into BENCH/catalog)."),
-    key_file: Path | None = typer.Option(
-        None, help="Sources: pseudonymisation key (see `spinebench catalog`)."
+    vindr: Vindr = None,
+    rsna: Rsna = None,
+    csxa: Csxa = None,
+    buu: Buu = None,
+    key_file: KeyFile = None,
+    max_side: MaxSide = DEFAULT_MAX_SIDE,
+    max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
+    min_severity: MinSeverity = DEFAULT_MIN_SEVERITY,
+    csxa_table: CsxaTable = None,
+    csxa_id_column: CsxaIdColumn = None,
+    csxa_class_column: CsxaClassColumn = None,
+    workers: Workers = None,
+    catalog_out: Path | None = typer.Option(
+        None, metavar="DIR", help="Sources: where the catalogue goes (default: BENCH.catalog, beside BENCH)."
     ),
-    max_side: int = typer.Option(1024, min=64, help="Sources: longest side of a standardised image."),
-    max_pixels: int = typer.Option(
-        DEFAULT_MAX_PIXELS, min=1, help="A DICOM declaring more pixels (rows x columns x frames) is skipped."
-    ),
-    min_severity: str = typer.Option("Moderate", help="Sources: RSNA least severity counted as diseased."),
-    csxa_table: Path | None = typer.Option(None, help="Sources: the CSXA metadata table (CSV or XLSX)."),
-    csxa_id_column: str | None = typer.Option(None, help="Sources: the CSXA table's image id column."),
-    csxa_class_column: str | None = typer.Option(None, help="Sources: the CSXA table's class column."),
-    workers: int | None = typer.Option(None, min=1, help="Sources: processes converting images."),
     encoder: str = typer.Option(DEFAULT_ENCODER, help=f"Image encoder: {ENCODER_HELP}."),
+    embeddings: Path | None = typer.Option(
+        None,
+        metavar="FILE",
+        help="Use the vectors of an earlier build's BENCH.embeddings.npz instead of an encoder "
+        "(rebuilds it byte-identically, no encoder needed).",
+    ),
     seed: int = typer.Option(0, help="Seed of every random choice (library, wording, option order, subset)."),
     library_size: int = typer.Option(
         DEFAULT_LIBRARY_SIZE, min=1, help="Reference library images per disease (the paper: 200)."
     ),
     aggregation: str = typer.Option(
-        DEFAULT_AGGREGATION, help="Per-disease similarity: max, mean or topk:K (mean of the K closest)."
+        DEFAULT_AGGREGATION,
+        help="Per-disease similarity: max (the paper's), mean or topk:K (mean of the K closest); any but "
+        "max names the protocol a variant.",
+    ),
+    exclude_same_patient: bool = typer.Option(
+        False,
+        "--exclude-same-patient",
+        help="Leave every image of the query's own patient (else study) out of the library vote, not only "
+        "the image itself (a protocol variant; the card counts the questions it changes).",
     ),
     sub_sdd: int = typer.Option(DEFAULT_SUB_SDD, min=0, help="SpineBench-Sub diagnosis questions."),
     sub_sll: int = typer.Option(DEFAULT_SUB_SLL, min=0, help="SpineBench-Sub localization questions."),
@@ -84,66 +112,67 @@ def build_command(
     synthetic: bool | None = typer.Option(
         None,
         "--synthetic/--not-synthetic",
-        help="Mark the card as built from synthetic phantoms (detected when building from source folders).",
+        help="Mark the card as built from synthetic phantoms (default: as the sources or catalogue record).",
     ),
 ) -> None:
     """Build the benchmark: hard-negative SDD questions, SLL questions (and SSG with --tasks SDD,SLL,SSG),
     SpineBench-Sub, library and card."""
-    folders = SourceFolders(
+    folders = source_folders(
         vindr=vindr,
         rsna=rsna,
         csxa=csxa,
         buu=buu,
         min_severity=min_severity,
         csxa_table=csxa_table,
-        csxa_columns=CsxaColumns(id=csxa_id_column, label=csxa_class_column),
+        csxa_id_column=csxa_id_column,
+        csxa_class_column=csxa_class_column,
     )
     if catalog is not None and folders.given():
         raise SpineBenchError(
             "give either --catalog or source folders (--vindr/--rsna/--csxa/--buu), not both"
         )
-    # Settings are checked before the (long) cataloguing; making an encoder loads nothing yet.
-    Aggregation.parse(aggregation)
-    chosen_tasks = parse_tasks(tasks)
-    make_encoder(encoder, device=device, batch_size=batch_size)
-    # So is the output: cataloguing would first rewrite BENCH/catalog of an existing benchmark.
-    refuse_existing_benchmark(out)
-    if catalog is None:
-        if not folders.given():
-            raise SpineBenchError(
-                "give --catalog DIR or at least one source: --vindr, --rsna, --csxa or --buu"
-            )
-        catalog = out / CATALOG_SUBDIR
-        catalog_report = build_catalog(
-            folders.readers(),
-            catalog,
-            key=load_key(key_file),
-            imaging=ImagingOptions(max_side=max_side, max_pixels=max_pixels),
-            workers=workers,
-            progress=True,
-        )
-        print_catalog_report(catalog_report, catalog)
-        if synthetic is None:
-            synthetic = folders.synthetic()
-    elif not catalog.is_dir():
-        raise SpineBenchError(f"{catalog}: no such catalogue folder")
     settings = BuildSettings(
         seed=seed,
         encoder=encoder,
         library_size=library_size,
         aggregation=aggregation,
+        exclude_same_patient=exclude_same_patient,
         sub_sdd=sub_sdd,
         sub_sll=sub_sll,
         name=name,
         cache_dir=cache,
         device=device,
         batch_size=batch_size,
+        embeddings=embeddings,
         synthetic=synthetic,
-        tasks=chosen_tasks,
+        tasks=parse_tasks(tasks),  # an unknown or missing task is named before any cataloguing
         mark_levels=mark_levels,
         sub_ssg=sub_ssg,
     )
-    report = build_benchmark(catalog, out, settings, progress=True)
+    if catalog is None:
+        if not folders.given():
+            raise SpineBenchError(
+                "give --catalog DIR or at least one source: --vindr, --rsna, --csxa or --buu"
+            )
+        report = build_from_sources(
+            folders,
+            out,
+            settings,
+            key=load_key(key_file),
+            imaging=imaging_options(max_side, max_pixels),
+            workers=workers,
+            catalog_dir=catalog_out,
+            progress=True,
+            on_catalog=lambda built, where: print_catalog_report(built, where),
+        ).benchmark
+    elif not catalog.is_dir():
+        raise SpineBenchError(f"{catalog}: no such catalogue folder")
+    else:
+        report = build_benchmark(catalog, out, settings, progress=True)
+    _print_build(report, out)
+
+
+def _print_build(report: BuildReport, out: Path) -> None:
     console = Console()
     table = Table(title=Text(f"Benchmark {out}"))  # Text: a "[...]" in the path is not console markup
     for column in ("task", "questions", "SpineBench-Sub", "requested"):
@@ -159,14 +188,16 @@ def build_command(
     hardness = report.hardness
     if hardness.questions:
         console.print(
-            f"Distractor hardness ({settings.aggregation}): chosen {hardness.chosen:.4f} vs random "
-            f"{hardness.random:.4f} ({hardness.difference:+.4f}) over {hardness.questions} SDD questions"
+            f"Distractor hardness: chosen {hardness.chosen:.4f} vs random {hardness.random:.4f} "
+            f"({hardness.difference:+.4f}) over {hardness.questions} SDD questions; protocol "
+            f"{report.protocol}",
+            markup=False,
         )
-    if synthetic:
+    if report.synthetic:
         console.print("[bold yellow]Built from SYNTHETIC phantoms: its scores mean nothing medically.[/]")
     console.print(
         f"{len(report.skipped)} questions or images skipped (listed in {out / BUILD_REPORT_FILE}); "
-        f"dataset card: {out / CARD_FILE}",
+        f"dataset card: {out / CARD_FILE}; embeddings (to rebuild without an encoder): {report.embeddings}",
         markup=False,
         soft_wrap=True,
     )

@@ -9,52 +9,65 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spinebench.catalog import REPORT_NAME, CatalogReport, SourceFolders, build_catalog, load_key
+from spinebench.catalog import REPORT_NAME, CatalogReport, build_catalog, load_key
 from spinebench.cli._errors import reports_errors
+from spinebench.cli._source_options import (
+    DEFAULT_MAX_SIDE,
+    DEFAULT_MIN_SEVERITY,
+    Buu,
+    Csxa,
+    CsxaClassColumn,
+    CsxaIdColumn,
+    CsxaTable,
+    KeyFile,
+    MaxPixels,
+    MaxSide,
+    MinSeverity,
+    Rsna,
+    Vindr,
+    Workers,
+    imaging_options,
+    source_folders,
+)
 from spinebench.display import terminal_safe
-from spinebench.imaging import DEFAULT_MAX_PIXELS, ImagingOptions
-from spinebench.sources import CsxaColumns
+from spinebench.imaging import DEFAULT_MAX_PIXELS
 
 
 @reports_errors
 def catalog_command(
     out: Path = typer.Option(..., "--out", "-o", help="Catalogue folder (catalog.parquet, images/, report)."),
-    vindr: Path | None = typer.Option(None, help="VinDr-SpineXR folder (annotations/, train_images/...)."),
-    rsna: Path | None = typer.Option(None, help="RSNA 2024 lumbar folder (train.csv, train_images/...)."),
-    csxa: Path | None = typer.Option(None, help="CSXA folder (PNGs, LabelMe JSONs, metadata table)."),
-    buu: Path | None = typer.Option(None, help="BUU-LSPINE folder (AP/, LA/)."),
-    key_file: Path | None = typer.Option(
-        None,
-        help="Secret key for pseudonymising patient/study ids (default: $SPINEBENCH_KEY_FILE or "
-        "~/.config/spinebench/pseudonym.key, created once). Keep it to rebuild the same pseudonyms.",
-    ),
-    max_side: int = typer.Option(1024, min=64, help="Longest side of a standardised image, in pixels."),
-    max_pixels: int = typer.Option(
-        DEFAULT_MAX_PIXELS, min=1, help="A DICOM declaring more pixels (rows x columns x frames) is skipped."
-    ),
-    min_severity: str = typer.Option("Moderate", help="RSNA: least severity counted as diseased."),
-    csxa_table: Path | None = typer.Option(None, help="CSXA: the metadata table (CSV or XLSX)."),
-    csxa_id_column: str | None = typer.Option(None, help="CSXA: the table's image id column."),
-    csxa_class_column: str | None = typer.Option(None, help="CSXA: the table's curvature class column."),
-    workers: int | None = typer.Option(None, min=1, help="Processes converting images (default: all cores)."),
+    vindr: Vindr = None,
+    rsna: Rsna = None,
+    csxa: Csxa = None,
+    buu: Buu = None,
+    key_file: KeyFile = None,
+    max_side: MaxSide = DEFAULT_MAX_SIDE,
+    max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
+    min_severity: MinSeverity = DEFAULT_MIN_SEVERITY,
+    csxa_table: CsxaTable = None,
+    csxa_id_column: CsxaIdColumn = None,
+    csxa_class_column: CsxaClassColumn = None,
+    workers: Workers = None,
 ) -> None:
     """Build catalog.parquet + standardised images + build_report.json from any subset of the sources."""
-    folders = SourceFolders(
+    folders = source_folders(
         vindr=vindr,
         rsna=rsna,
         csxa=csxa,
         buu=buu,
         min_severity=min_severity,
         csxa_table=csxa_table,
-        csxa_columns=CsxaColumns(id=csxa_id_column, label=csxa_class_column),
+        csxa_id_column=csxa_id_column,
+        csxa_class_column=csxa_class_column,
     )
     report = build_catalog(
         folders.readers(),
         out,
         key=load_key(key_file),
-        imaging=ImagingOptions(max_side=max_side, max_pixels=max_pixels),
+        imaging=imaging_options(max_side, max_pixels),
         workers=workers,
         progress=True,
+        synthetic=folders.synthetic(),
     )
     print_catalog_report(report, out)
 

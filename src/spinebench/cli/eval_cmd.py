@@ -18,7 +18,7 @@ from spinebench.display import terminal_safe
 from spinebench.errors import SpineBenchError
 from spinebench.models import GenerationParams, ProviderOptions, RetryPolicy
 from spinebench.report import breakdown_table, scores_table
-from spinebench.run import MODEL_HELP, EvalSettings, RichReporter, RunDirectory, evaluate
+from spinebench.run import MODEL_HELP, EvalSettings, Executor, RichReporter, RunDirectory, evaluate
 
 EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by SIGINT
@@ -40,6 +40,16 @@ def _finite(value: float) -> float:
     if not math.isfinite(value):
         raise typer.BadParameter(f"{value} is not a finite number")
     return value
+
+
+def cluster_executor(
+    benchmark: Benchmark, settings: EvalSettings, address: str, actors: int | None
+) -> Executor:
+    from spinebench.cluster import RayEvalExecutor, RayVLLMExecutor
+
+    if settings.model.startswith("vllm:"):
+        return RayVLLMExecutor(benchmark, settings, address, engines=actors or 1)
+    return RayEvalExecutor(benchmark, settings, address, actors=actors)
 
 
 def default_run_dir(model: str, subset: str | None) -> Path:
@@ -100,6 +110,14 @@ def eval_command(
         False, help="Ask each diagnosis question once per rotation of its options; correct only if all are."
     ),
     details: bool = typer.Option(False, help="Also print accuracy per disease, source and modality."),
+    ray: str | None = typer.Option(
+        None,
+        help="Shard the questions across a Ray cluster: local (start one here), auto, or its ADDRESS "
+        "(needs spinebench[ray]; vllm:<model> runs vLLM engines on GPU workers, spinebench[ray-vllm]).",
+    ),
+    ray_actors: int | None = typer.Option(
+        None, min=1, help="--ray: worker actors (vllm: engine replicas); default half the cluster's CPUs (1)."
+    ),
 ) -> None:
     """Evaluate a model on SpineBench and write predictions.jsonl, run.json and scores.json."""
     console = Console()
@@ -131,8 +149,9 @@ def eval_command(
     )
     title = terminal_safe(f"{model} on {benchmark.name}")
     reporter = RichReporter(title, console=console)
+    executor = cluster_executor(benchmark, settings, ray, ray_actors) if ray else None
     try:
-        result = evaluate(benchmark, out, settings, reporter=reporter)
+        result = evaluate(benchmark, out, settings, reporter=reporter, executor=executor)
     except KeyboardInterrupt:
         saved = _answers_saved(out)
         console.print(

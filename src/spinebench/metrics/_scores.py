@@ -10,15 +10,16 @@ import numpy as np
 
 from spinebench.benchmark import Question
 from spinebench.stats import (
+    FEW_CLUSTERS,
     BootstrapSettings,
-    bootstrap_ratios,
     circular_chance,
-    percentile_intervals,
 )
-from spinebench.taxonomy import GRADING_TASK, LETTERS, PAPER_TASKS, TASKS
+from spinebench.taxonomy import GRADING_TASK, LETTERS, LEVELS, PAPER_TASKS, TASKS
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
     from spinebench.prediction import Prediction
+from spinebench.metrics._cells import METHODS, CellInterval, Columns, cluster_name_of, fill_cell
+from spinebench.metrics._classwise import BOOTSTRAP_CLUSTER, ClassTally, LevelTally
 from spinebench.metrics._outcome import BREAKDOWNS, SLL_METRICS, Outcome, Tally, outcomes
 from spinebench.metrics._rotation import ROTATION_MARK, rotations, split_rotation_id
 from spinebench.metrics._severity import severity_scores
@@ -44,42 +45,6 @@ class _CircularTally:
         }
 
 
-class _Columns:
-    """Per-question metric values keyed by the scores.json place they feed, for the one shared bootstrap."""
-
-    def __init__(self) -> None:
-        self.images: dict[str, int] = {}
-        self.keys: dict[tuple[str, ...], int] = {}
-        self._clusters: list[int] = []
-        self._columns: list[int] = []
-        self._values: list[float] = []
-
-    def add(self, image: str, key: tuple[str, ...], value: float) -> None:
-        self._clusters.append(self.images.setdefault(image, len(self.images)))
-        self._columns.append(self.keys.setdefault(key, len(self.keys)))
-        self._values.append(value)
-
-    def intervals(self, settings: BootstrapSettings) -> dict[tuple[str, ...], list[float] | None]:
-        n_clusters, n_columns = len(self.images), len(self.keys)
-        if not n_columns:
-            return {}
-        cells = np.asarray(self._clusters, dtype=np.int64) * n_columns + np.asarray(self._columns)
-        size = n_clusters * n_columns
-        values = np.asarray(self._values, dtype=np.float64)
-        numerators = np.bincount(cells, weights=values, minlength=size).astype(np.float64)
-        numerators = numerators.reshape(n_clusters, n_columns)
-        denominators = np.bincount(cells, minlength=size).reshape(n_clusters, n_columns).astype(np.float64)
-        samples = bootstrap_ratios(numerators, denominators, settings)
-        sdd, sll = self.keys.get(("tasks", "SDD", "accuracy")), self.keys.get(("tasks", "SLL", "accuracy"))
-        keys = list(self.keys)
-        if sdd is not None and sll is not None:
-            # Overall from the same resamples as its two parts, so its interval respects their correlation.
-            samples = np.column_stack([samples, (samples[:, sdd] + samples[:, sll]) / 2])
-            keys.append(("overall",))
-        found = percentile_intervals(samples, settings.level)
-        return {key: None if ci is None else ci.rounded() for key, ci in zip(keys, found, strict=True)}
-
-
 def _is_circular(predictions: Mapping[str, Prediction]) -> bool:
     return any(ROTATION_MARK in key and split_rotation_id(key).rotation for key in predictions)
 
@@ -101,13 +66,18 @@ def score_run(
     tasks = {task: Tally() for task in TASKS}
     breakdowns: dict[str, dict[str, dict[str, Tally]]] = {key: {} for key in BREAKDOWNS}
     error_kinds: dict[str, int] = {}
-    columns = _Columns()
+    columns = Columns()
     circular_tallies: dict[str, _CircularTally] = {}
     rotation_counts: dict[str, set[int]] = {}
     bias = _PositionBias()
     graded: list[Question] = []
+    classes, levels = ClassTally(), LevelTally()
+    known_patients: set[bool] = set()
+    every_cluster: set[str] = set()
     for outcome in outcomes(questions, predictions):
         question = outcome.question
+        known_patients.add(question.patient is not None)
+        every_cluster.add(question.cluster)
         tasks[question.task].add(outcome)
         groups: list[tuple[str, ...]] = [("tasks", question.task)]
         if question.task == GRADING_TASK:
@@ -119,10 +89,23 @@ def score_run(
         if outcome.scored:
             for metric, value in outcome.values().items():
                 for group in groups:
-                    columns.add(question.image, (*group, metric), value)
+                    columns.add(question.cluster, (*group, metric), value)
         if outcome.prediction is not None and outcome.prediction.error is not None:
             kind = outcome.prediction.error.get("kind", "unknown")
             error_kinds[kind] = error_kinds.get(kind, 0) + 1
+        if question.task == "SLL":
+            _add_levels(levels, columns, outcome)
+        if question.task == "SDD":
+            classes.add_question(question)
+            if outcome.scored and outcome.prediction is not None:
+                chosen = [
+                    question.options[LETTERS.index(x)]
+                    for x in outcome.prediction.letters
+                    if x in question.letters
+                ]
+                classes.add_answer(
+                    columns.code(question.cluster), question.disease, chosen[0] if chosen else None
+                )
         if not question.multiple:  # SDD and SSG: single answers, rotated in circular evaluation
             rotated = _rotation_outcomes(question, predictions) if is_circular else [outcome]
             if question.task == "SDD":
@@ -138,6 +121,8 @@ def score_run(
     sdd = task_scores.get("SDD", {}).get("accuracy")
     sll = task_scores.get("SLL", {}).get("accuracy")
     complete = errors == 0 and pending == 0
+    if "SLL" in task_scores:
+        task_scores["SLL"]["by_level"] = levels.summary(LEVELS)
     if "SDD" in task_scores:
         task_scores["SDD"]["position_bias"] = bias.summary()
     for task, tally in circular_tallies.items():
@@ -166,9 +151,31 @@ def score_run(
             for key, per_task in breakdowns.items()
         },
     }
-    _put_chance_and_intervals(scores, columns.intervals(settings), settings)
+    class_columns = classes.ratio_columns(len(columns.clusters))
+    intervals, class_samples = columns.intervals(settings, class_columns)
+    _put_chance_and_intervals(scores, intervals, settings)
+    if "SDD" in task_scores:
+        empty = np.zeros((settings.resamples, 0))
+        balanced = classes.summary(class_columns, empty if class_samples is None else class_samples, settings)
+        for metric in ("balanced_accuracy", "macro_f1"):
+            task_scores["SDD"][metric] = balanced[metric]
+            task_scores["SDD"]["ci"][metric] = balanced["ci"][metric]
+            task_scores["SDD"]["ci_method"][metric] = BOOTSTRAP_CLUSTER
+            task_scores["SDD"]["chance"][metric] = balanced["chance"][metric]
+    if "SLL" in task_scores:
+        for level, summary in task_scores["SLL"]["by_level"].items():
+            fill_cell(summary, intervals, ("tasks", "SLL", "by_level", level), ("recall", "precision"))
     if GRADING_TASK in task_scores:
         _put_grading(task_scores[GRADING_TASK], severity_scores(graded, predictions, settings))
+    cluster = cluster_name_of(known_patients)
+    scores["bootstrap"] = settings.describe(cluster)
+    scores["intervals"] = {
+        "cluster": cluster,
+        "clusters": len(every_cluster),  # over all the run's questions; cells count their scored ones
+        "level": settings.level,
+        "few_clusters_below": FEW_CLUSTERS,
+        "methods": METHODS,
+    }
     return scores
 
 
@@ -176,37 +183,48 @@ def _put_grading(summary: dict[str, Any], grading: dict[str, Any] | None) -> Non
     """SSG's own metrics, chance lines (from its grade distribution) and intervals, beside Overall."""
     if grading is None:
         return
-    circular_chance = summary["chance"].get("circular_accuracy")
-    circular_ci = summary["ci"].get("circular_accuracy")
+    circular = {
+        part: summary[part]["circular_accuracy"]
+        for part in ("chance", "ci", "ci_method", "design_effect")
+        if "circular_accuracy" in summary.get(part, {})
+    }
     grading.pop("scored")
     summary.update(grading)
-    if circular_chance is not None:
-        summary["chance"]["circular_accuracy"] = circular_chance
-        summary["ci"]["circular_accuracy"] = circular_ci
+    for part, value in circular.items():
+        summary[part]["circular_accuracy"] = value
 
 
 def _put_chance_and_intervals(
-    scores: dict[str, Any],
-    intervals: Mapping[tuple[str, ...], list[float] | None],
-    settings: BootstrapSettings,
+    scores: dict[str, Any], intervals: Mapping[tuple[str, ...], CellInterval], settings: BootstrapSettings
 ) -> None:
-    def fill(summary: dict[str, Any], *place: str) -> None:
-        metrics = [m for m in SLL_METRICS if m in summary]
-        summary["ci"] = {m: intervals.get((*place, m)) for m in metrics}
-
     for task, summary in scores["tasks"].items():
-        fill(summary, "tasks", task)
-        if "circular_accuracy" in summary:
-            summary["ci"]["circular_accuracy"] = intervals.get(("tasks", task, "circular_accuracy"))
+        metrics = [*SLL_METRICS, "circular_accuracy"]
+        fill_cell(summary, intervals, ("tasks", task), metrics)
     for key in BREAKDOWNS:
         for task, groups in scores[f"by_{key}"].items():
             for value, summary in groups.items():
-                fill(summary, f"by_{key}", task, value)
+                fill_cell(summary, intervals, (f"by_{key}", task, value), SLL_METRICS)
     # Overall is the paper's: SDD and SLL only; SSG is reported beside it, never folded in.
     chances = [scores["tasks"][t]["chance"]["accuracy"] for t in PAPER_TASKS if t in scores["tasks"]]
-    scores["overall_ci"] = intervals.get(("overall",))
+    overall = intervals.get(("overall",))
+    scores["overall_ci"] = None if overall is None else overall.ci
+    scores["overall_ci_method"] = BOOTSTRAP_CLUSTER
     scores["overall_chance"] = round(sum(chances) / 2, 6) if len(chances) == 2 else None
-    scores["bootstrap"] = settings.describe()
+
+
+def _add_levels(levels: LevelTally, columns: Columns, outcome: Outcome) -> None:
+    question = outcome.question
+    levels.add_question(question)
+    if not outcome.scored or outcome.prediction is None:
+        return
+    truth = set(question.answer_texts)
+    picked = {question.options[LETTERS.index(x)] for x in outcome.prediction.letters if x in question.letters}
+    levels.add_answer(truth, picked)
+    place = ("tasks", "SLL", "by_level")
+    for level in truth:
+        columns.add(question.cluster, (*place, level, "recall"), float(level in picked))
+    for level in picked:
+        columns.add(question.cluster, (*place, level, "precision"), float(level in truth))
 
 
 def _rotation_outcomes(question: Question, predictions: Mapping[str, Prediction]) -> list[Outcome]:
@@ -215,7 +233,7 @@ def _rotation_outcomes(question: Question, predictions: Mapping[str, Prediction]
 
 
 def _add_circular(
-    tally: _CircularTally, columns: _Columns, question: Question, rotated: list[Outcome]
+    tally: _CircularTally, columns: Columns, question: Question, rotated: list[Outcome]
 ) -> None:
     tally.questions += 1
     tally.chance += circular_chance(len(question.options), len(rotated))
@@ -227,7 +245,7 @@ def _add_circular(
         tally.scored += 1
         right = all(o.exact for o in rotated)
         tally.correct += right
-        columns.add(question.image, ("tasks", question.task, "circular_accuracy"), float(right))
+        columns.add(question.cluster, ("tasks", question.task, "circular_accuracy"), float(right))
 
 
 def _put_circular(summary: dict[str, Any], tally: _CircularTally, rotation_counts: set[int]) -> None:

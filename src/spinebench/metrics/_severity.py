@@ -1,8 +1,11 @@
 """Severity-grading (SSG) scores: accuracy, quadratic-weighted kappa, severe-case sensitivity and specificity.
 
 Every metric is a function of the confusion matrix of truth grade against answered grade, so one matrix per
-group (all SSG questions, each condition, each level) gives them all, and a bootstrap over images resamples
-the matrices. The answer axis has a fourth column, "no answer" (unparsed, refused or no single letter):
+group (all SSG questions, each condition, each level) gives them all. Intervals cluster on the patient (the
+image where it is unknown), like every other score: accuracy and the severe rates are proportions and get
+Wilson's interval at the clustered effective size; weighted kappa gets the percentile interval of a cluster
+bootstrap of the matrices. The answer axis has a fourth column, "no answer" (unparsed, refused or no single
+letter):
 
 - accuracy: right grades over scored questions (a no-answer is wrong, as everywhere in SpineBench);
 - weighted kappa: Cohen's kappa with quadratic weights (i - j)^2 / (k - 1)^2 over the three grades; a
@@ -24,7 +27,9 @@ import numpy as np
 import numpy.typing as npt
 
 from spinebench.benchmark import Question
-from spinebench.stats import BootstrapSettings, bootstrap_ratios, percentile_intervals
+from spinebench.metrics._cells import CellInterval, clustered_wilson
+from spinebench.metrics._classwise import BOOTSTRAP_CLUSTER
+from spinebench.stats import FEW_CLUSTERS, BootstrapSettings, bootstrap_ratios, percentile_intervals
 from spinebench.taxonomy import GRADING_TASK, LETTERS, LEVELS, RSNA_CONDITIONS, SEVERITY_GRADES
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
@@ -104,7 +109,7 @@ def answered_grade(question: Question, prediction: Prediction) -> int:
 
 
 class _Groups:
-    """Confusion counts per group and per cluster (image), for the scores and their shared bootstrap."""
+    """Confusion counts per group and per cluster (patient, else image), for the scores and intervals."""
 
     def __init__(self) -> None:
         self.groups: dict[tuple[str, ...], int] = {}
@@ -150,8 +155,8 @@ def severity_scores(
         for key in keys:
             groups.add_question(key, truth)
             if prediction is not None and not prediction.failed:
-                # Intervals cluster on the image, like every other score (several levels share a slice).
-                groups.add_answer(question.image, key, truth, answered_grade(question, prediction))
+                # Clustered like every other score: a patient's slices and levels are one unit.
+                groups.add_answer(question.cluster, key, truth, answered_grade(question, prediction))
     if not groups.groups:
         return None
     counts = groups.counts()
@@ -160,11 +165,17 @@ def severity_scores(
     intervals = _intervals(counts, settings)
     summaries: dict[tuple[str, ...], dict[str, Any]] = {}
     for key, index in groups.groups.items():
+        cells = {metric: intervals[metric][index] for metric in GRADING_METRICS}
+        clusters = cells["accuracy"].clusters
         summaries[key] = {
             "scored": int(totals[index].sum()),
             **{metric: _number(values[metric][index]) for metric in GRADING_METRICS},
             "chance": grade_chance(groups.truths[key]),
-            "ci": {metric: intervals[metric][index] for metric in GRADING_METRICS},
+            "ci": {metric: cell.ci for metric, cell in cells.items()},
+            "ci_method": {metric: cell.method for metric, cell in cells.items()},
+            "design_effect": {metric: cell.design_effect for metric, cell in cells.items()},
+            "clusters": clusters,
+            "few_clusters": clusters < FEW_CLUSTERS,
             "confusion": {
                 "grades": list(SEVERITY_GRADES),
                 "answers": list(ANSWER_COLUMNS),
@@ -185,25 +196,42 @@ def _ordered(
     return {name: found[name] for name in sorted(found, key=lambda n: (rank.get(n, len(rank)), n))}
 
 
-def _intervals(counts: FloatArray, settings: BootstrapSettings) -> dict[str, list[list[float] | None]]:
-    """Percentile intervals per metric and group, from cluster resamples of the confusion cells.
+def _intervals(counts: FloatArray, settings: BootstrapSettings) -> dict[str, list[CellInterval]]:
+    """Intervals per metric and group from [clusters, groups, 12] confusion cells.
 
-    The bootstrap gives each cell's share of its group's scored questions; every metric is a function of
-    shares alone (they are ratios of counts), so the resampled matrices need no rescaling.
+    Accuracy and the severe rates: Wilson at the clustered effective size, on each cluster's right answers
+    over its questions of the group (of its Severe, or other, cases for the rates). Weighted kappa, not a
+    proportion: percentile intervals of a cluster bootstrap of each cell's share of its group's scored
+    questions (kappa is a function of the shares alone, so the resampled matrices need no rescaling).
     """
     n_clusters, n_groups, size = counts.shape
     if n_clusters == 0:
-        return {metric: [None] * n_groups for metric in GRADING_METRICS}
+        empty = CellInterval(None, BOOTSTRAP_CLUSTER, 0)
+        return {metric: [empty] * n_groups for metric in GRADING_METRICS}
+    grid = counts.reshape(n_clusters, n_groups, _GRADES, _GRADES + 1)
+    diagonal = np.trace(grid[..., :, :_GRADES], axis1=-2, axis2=-1)
+    rates = {
+        "accuracy": (diagonal, grid.sum(axis=(-1, -2))),
+        "severe_sensitivity": (grid[..., _SEVERE, _SEVERE], grid[..., _SEVERE, :].sum(axis=-1)),
+        "severe_specificity": (
+            grid[..., :_SEVERE, :_SEVERE].sum(axis=(-1, -2)),
+            grid[..., :_SEVERE, :].sum(axis=(-1, -2)),
+        ),
+    }
+    found: dict[str, list[CellInterval]] = {
+        metric: clustered_wilson(top, bottom, settings) for metric, (top, bottom) in rates.items()
+    }
     numerators = counts.reshape(n_clusters, n_groups * size)
     denominators = np.repeat(counts.sum(axis=2), size, axis=1)
     shares = bootstrap_ratios(numerators, denominators, settings)
     resampled = shares.reshape(-1, n_groups, _GRADES, _GRADES + 1)
-    metrics = confusion_metrics(np.nan_to_num(resampled, nan=0.0))
-    found: dict[str, list[list[float] | None]] = {}
-    for metric in GRADING_METRICS:
-        per_group = percentile_intervals(metrics[metric], settings.level)
-        found[metric] = [None if ci is None else ci.rounded() for ci in per_group]
-    return found
+    kappas = confusion_metrics(np.nan_to_num(resampled, nan=0.0))["weighted_kappa"]
+    scored = (counts.sum(axis=2) > 0).sum(axis=0)
+    found["weighted_kappa"] = [
+        CellInterval(None if ci is None else ci.rounded(), BOOTSTRAP_CLUSTER, int(scored[g]))
+        for g, ci in enumerate(percentile_intervals(kappas, settings.level))
+    ]
+    return {metric: found[metric] for metric in GRADING_METRICS}
 
 
 def _number(value: np.floating[Any] | float) -> float | None:

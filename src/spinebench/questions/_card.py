@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from spinebench import __version__
 from spinebench.benchmark import Question
+from spinebench.embeddings import EncoderProvenance
 from spinebench.questions._grading import grading_card_lines
 from spinebench.questions._hard_negatives import Hardness
+from spinebench.questions._protocol import PAPER_PROTOCOL
 from spinebench.questions._subset import SUBSET_NAME, SubsetSelection
-from spinebench.questions._tasks import PAPER_PROTOCOL
+from spinebench.questions._tasks import hard_negative_protocol
 from spinebench.taxonomy import ANSWER_CLASSES, GRADING_TASK, PAPER_TASKS, TASK_TITLES, Task
 
 _SYNTHETIC_WARNING = (
@@ -26,15 +28,29 @@ _SYNTHETIC_WARNING = (
 
 
 @dataclass(frozen=True, slots=True)
+class TieCounts:
+    """SDD questions whose distractor set was decided at the cut by an exact tie (broken by the keyed
+    hash) or by a gap below `near_below` (a near-tie)."""
+
+    exact: int
+    near: int
+    near_below: float
+
+
+@dataclass(frozen=True, slots=True)
 class CardData:
     name: str
     catalog_sha256: str
     catalog_images: int
-    encoder: str
+    encoder: EncoderProvenance
     seed: int
     library_size: int
     library_counts: dict[str, int]
     aggregation: str
+    protocol: str
+    exclude_same_patient: bool
+    changed_by_exclusion: int | None  # questions whose distractors the same-patient exclusion changed
+    ties: TieCounts
     wordings_version: int
     questions: Sequence[Question]
     subsets: Sequence[SubsetSelection]
@@ -42,7 +58,6 @@ class CardData:
     skipped: int
     synthetic: bool | None
     tasks: tuple[Task, ...] = PAPER_TASKS
-    protocol: str = PAPER_PROTOCOL
     grading: SubsetSelection | None = None  # the SSG subset, when the build grades severity
     marked_levels: bool = False
 
@@ -78,7 +93,10 @@ def render_card(data: CardData) -> str:
         "",
         f"- Built by spinebench {__version__} from a catalogue of {data.catalog_images} images "
         f"(`catalog.parquet` sha256 `{data.catalog_sha256}`).",
-        f"- Image encoder: `{data.encoder}`; seed {data.seed}; reference library: up to "
+        f"- Image encoder: `{data.encoder.name}` ({_weights(data.encoder)}; torch "
+        f"{data.encoder.torch or 'not used'}); its quantised vectors are in the embeddings file written "
+        "beside this folder, from which `spinebench build --embeddings FILE` rebuilds it without an encoder.",
+        f"- Protocol `{data.protocol}`: seed {data.seed}; reference library: up to "
         f"{data.library_size} images per class; per-disease aggregation: `{data.aggregation}`; question "
         f"wordings version {data.wordings_version}.",
         "- Patient, study and record identifiers are keyed pseudonyms; no DICOM patient tag is copied. "
@@ -139,7 +157,9 @@ def render_card(data: CardData) -> str:
         "most similar diseases. An image with several diseases is asked about its rarest one, and none of "
         "its diseases is offered as a distractor.",
         "- Hard negatives: every image is embedded; its cosine similarity to each reference-library image "
-        "(itself excluded) is aggregated per disease; the diseases the image does not have are ranked by it.",
+        f"({_excluded(data)}) is aggregated per disease (`{data.aggregation}`); the diseases the image does "
+        "not have are ranked by it. Similarities are exact integer dot products of int16-quantised vectors "
+        "(scale 2048), so the ranking is the same on every machine, block size and catalogue order.",
         "- SLL (spinal lesion localization): one question per image and levelled finding; the options are "
         "the 5 lumbar disc levels in shuffled order; the answer is every affected level.",
         *(
@@ -154,10 +174,9 @@ def render_card(data: CardData) -> str:
         ),
         "- Wordings are drawn from a pool of paraphrases; options are shuffled; both with a generator seeded "
         "by the build seed and the question id.",
-        "",
-        "## Distractor hardness",
-        "",
     ]
+    lines += _protocol_notes(data)
+    lines += ["", "## Distractor hardness", ""]
     hardness = data.hardness
     if hardness.questions:
         lines += _table(
@@ -182,3 +201,37 @@ def render_card(data: CardData) -> str:
     counts = ", ".join(f"{name} {n}" for name, n in data.library_counts.items() if n)
     lines += ["", f"Reference library images per class: {counts or 'none'}.", ""]
     return "\n".join(lines)
+
+
+def _excluded(data: CardData) -> str:
+    if data.exclude_same_patient:
+        return "every image of its own patient, or of its study when the patient is not known, excluded"
+    return "itself excluded"
+
+
+def _protocol_notes(data: CardData) -> list[str]:
+    ties = data.ties
+    lines = [
+        f"- Ties at the distractor cut: {ties.exact} SDD questions had an exact tie between the last chosen "
+        "and the next disease, broken by a keyed hash of (image, disease), never by disease order; "
+        f"{ties.near} more had a gap below {ties.near_below:g} in cosine similarity (near-ties: another "
+        "encoder build could swap those two diseases).",
+    ]
+    # Adding SSG names the protocol anew but leaves the paper's hard negatives as they are.
+    if hard_negative_protocol(data.protocol) != PAPER_PROTOCOL:
+        lines.append(
+            f"- This build departs from the paper's protocol (`{PAPER_PROTOCOL}`: `max` aggregation, only "
+            "the image itself left out); compare its scores only with builds of the same protocol."
+        )
+    if data.changed_by_exclusion is not None:
+        lines.append(
+            f"- Leaving the query's own patient out of the library vote changed the distractors of "
+            f"{data.changed_by_exclusion} SDD questions, compared with leaving out only the image itself."
+        )
+    return lines
+
+
+def _weights(encoder: EncoderProvenance) -> str:
+    if encoder.weights_sha256:
+        return f"weights sha256 `{encoder.weights_sha256}`"
+    return "no weights file" if encoder.torch is None else "weights sha256 not found offline"

@@ -94,6 +94,7 @@ def diagnosis_question(
         disease=truth,
         source=entry.source,
         modality=entry.modality,
+        patient=entry.patient,
     )
 
 
@@ -127,6 +128,7 @@ def localization_questions(entry: CatalogEntry, image: str, seed: int) -> Genera
                 disease=disease,
                 source=entry.source,
                 modality=entry.modality,
+                patient=entry.patient,
             )
         )
     return made

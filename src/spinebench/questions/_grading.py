@@ -104,6 +104,7 @@ def grading_question(graded: GradedSlice, image: str, *, marked: bool) -> Questi
         disease=grade.condition,
         source=entry.source,
         modality=entry.modality,
+        patient=entry.patient,
         level=grade.level,
     )
 

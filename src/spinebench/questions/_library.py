@@ -6,19 +6,21 @@ is never ranked), while the `knn` baseline needs Healthy neighbours to be able t
 
 An image with several diseases can enter the pool of each of them, so the library is a list of
 (catalogue image, class) rows, sorted by class so that per-class aggregation works on contiguous blocks.
-Each class is sampled with its own generator (seed + class name), so adding images of one class never
-changes the sample of another.
+A class keeps the `size` images with the smallest keyed hash of (seed, class, image id): a seeded random
+sample that depends neither on the catalogue's order nor on the images of other classes, and a grown
+catalogue keeps every earlier pick that still ranks among the smallest. Within a class, rows are in image-id
+order.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from spinebench.questions._keyed import keyed_hash64
 from spinebench.taxonomy import ANSWER_CLASSES
 
 DEFAULT_LIBRARY_SIZE = 200
@@ -26,7 +28,7 @@ DEFAULT_LIBRARY_SIZE = 200
 
 @dataclass(frozen=True, slots=True)
 class Library:
-    """Rows of the reference library, sorted by class code (index into `classes`), then catalogue index.
+    """Rows of the reference library, sorted by class code (index into `classes`), then image id.
 
     `images[r]` is the catalogue index of row r, `codes[r]` its class code. `starts[c]:starts[c+1]` are the
     rows of class c (empty for a class the catalogue lacks).
@@ -55,8 +57,13 @@ def sample_library(
     size: int = DEFAULT_LIBRARY_SIZE,
     seed: int = 0,
     classes: Sequence[str] = ANSWER_CLASSES,
+    image_ids: Sequence[str] | None = None,
 ) -> Library:
-    """Samples up to `size` images per class; `labels[i]` are the classes of catalogue image i."""
+    """Samples up to `size` images per class; `labels[i]` are the classes of catalogue image i and
+    `image_ids[i]` its id (None: the index stands for the id, so the sample then follows the order)."""
+    ids = [str(index) for index in range(len(labels))] if image_ids is None else list(image_ids)
+    if len(ids) != len(labels):
+        raise ValueError(f"{len(labels)} label sets but {len(ids)} image ids")
     if size < 1:
         raise ValueError(f"a library needs at least 1 image per class, not {size}")
     pools: dict[str, list[int]] = {name: [] for name in classes}
@@ -67,9 +74,11 @@ def sample_library(
     images: list[int] = []
     codes: list[int] = []
     for code, name in enumerate(classes):
-        pool = pools[name]
+        pool = sorted(pools[name], key=lambda index: ids[index])
         if len(pool) > size:
-            pool = sorted(random.Random(f"{seed}:library:{name}").sample(pool, size))
+            ranks = keyed_hash64(f"{seed}:library:{name}", [ids[index] for index in pool])
+            kept = np.sort(np.argsort(ranks, kind="stable")[:size])  # back in image-id order
+            pool = [pool[int(position)] for position in kept]
         images.extend(pool)
         codes.extend([code] * len(pool))
     return Library(

@@ -1,8 +1,10 @@
 """`library.npz`: the reference library's vectors and labels, shipped in the benchmark for the `knn` baseline.
 
-Vectors are stored once per library image; rows say which class each image stands for (an image with two
-diseases is in both pools) and, for that class, which levels it has. The archive is written with fixed
-zip timestamps so the same build gives the same bytes (numpy's own `savez` stamps the current time).
+Vectors are stored once per library image, in image-id order, as int16: they are the quantised vectors the
+build ranked on, read back as float32 (exactly). Rows say which class each image stands for (an image with
+two diseases is in both pools) and, for that class, which levels it has. The archive is stored uncompressed
+with fixed zip timestamps, so the same build gives the same bytes whatever the zlib version or the clock
+(numpy's own `savez` stamps the current time).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from spinebench.catalog import CatalogEntry
+from spinebench.embeddings import SCALE, dequantise, quantise
 from spinebench.errors import SpineBenchError
 from spinebench.questions._library import Library
 from spinebench.taxonomy import LEVELS
@@ -47,10 +50,14 @@ class LibraryArrays:
 
 
 def library_arrays(
-    library: Library, entries: list[CatalogEntry], vectors: npt.NDArray[np.float32]
+    library: Library, entries: list[CatalogEntry], vectors: npt.NDArray[np.int16]
 ) -> LibraryArrays:
-    """The arrays of the library file for a sampled library over the catalogue `entries` and their vectors."""
-    unique, row_image = np.unique(library.images, return_inverse=True)
+    """The arrays of the library file for a sampled library over the catalogue `entries` and their
+    quantised vectors."""
+    # Library images in image-id order, so the file does not depend on the catalogue's order.
+    ids = np.asarray([entries[i].image_id for i in library.images], dtype=np.str_)
+    unique_ids, first, row_image = np.unique(ids, return_index=True, return_inverse=True)
+    unique = library.images[first]
     row_levels = np.zeros((len(library.images), len(LEVELS)), dtype=np.bool_)
     for row, (index, code) in enumerate(zip(library.images, library.codes, strict=True)):
         name = library.classes[code]
@@ -60,8 +67,8 @@ def library_arrays(
                     if level in LEVELS:
                         row_levels[row, LEVELS.index(level)] = True
     return LibraryArrays(
-        vectors=np.ascontiguousarray(vectors[unique], dtype=np.float32),
-        image_ids=np.asarray([entries[i].image_id for i in unique], dtype=np.str_),
+        vectors=dequantise(vectors[unique]),
+        image_ids=unique_ids,
         row_image=row_image.astype(np.int64),
         row_class=np.asarray([library.classes[c] for c in library.codes], dtype=np.str_),
         row_levels=row_levels,
@@ -71,12 +78,12 @@ def library_arrays(
 
 def library_to_bytes(arrays: LibraryArrays) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for key in _KEYS:
             info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            value = quantise(arrays.vectors) if key == "vectors" else getattr(arrays, key)
             with archive.open(info, "w", force_zip64=True) as handle:
-                np.lib.format.write_array(handle, getattr(arrays, key), allow_pickle=False)
+                np.lib.format.write_array(handle, value, allow_pickle=False)
     return buffer.getvalue()
 
 
@@ -86,7 +93,10 @@ def library_from_bytes(data: bytes, *, what: str = LIBRARY_FILE) -> LibraryArray
             missing = [key for key in _KEYS if key not in archive.files]
             if missing:
                 raise LibraryFileError(f"{what}: missing arrays {', '.join(missing)}")
-            arrays = LibraryArrays(**{key: archive[key] for key in _KEYS})
+            loaded = {key: archive[key] for key in _KEYS}
+        if loaded["vectors"].dtype == np.int16:  # quantised (SCALE): exactly the vectors the build used
+            loaded["vectors"] = dequantise(loaded["vectors"], scale=SCALE)
+        arrays = LibraryArrays(**loaded)
     except (ValueError, OSError, zipfile.BadZipFile) as error:
         raise LibraryFileError(f"{what}: not a readable library archive ({error})") from error
     rows = len(arrays.row_image)

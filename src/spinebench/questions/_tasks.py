@@ -1,8 +1,9 @@
 """Which tasks a build makes, and the protocol name that says so in the manifest and card.
 
 The paper's tasks (SDD, SLL) are always built: Overall is their mean, and a benchmark without them would not
-be SpineBench. Severity grading (SSG) is ours; a build that adds it is named by a protocol of its own, so
-that a score is never compared with the paper's protocol without saying that the benchmark differs.
+be SpineBench. Severity grading (SSG) is ours; a build that adds it is named by a protocol of its own (the
+hard-negative protocol's name with `+ssg-v1`), so that a score is never compared with the paper's protocol
+without saying that the benchmark differs.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from collections.abc import Iterable
 from typing import Final
 
 from spinebench.errors import SpineBenchError
+from spinebench.questions._protocol import PAPER_PROTOCOL
 from spinebench.taxonomy import PAPER_TASKS, TASKS, Task
 
-PAPER_PROTOCOL: Final = "spinebench-paper-v1"
-GRADING_PROTOCOL: Final = "spinebench-paper-v1+ssg-v1"
+GRADING_SUFFIX: Final = "+ssg-v1"
+GRADING_PROTOCOL: Final = PAPER_PROTOCOL + GRADING_SUFFIX  # the paper's hard negatives, with SSG beside
 
 
 class TaskSelectionError(SpineBenchError, ValueError):
@@ -37,6 +39,12 @@ def parse_tasks(tasks: Iterable[str] | str) -> tuple[Task, ...]:
     return tuple(task for task in TASKS if task in wanted)
 
 
-def build_protocol(tasks: Iterable[Task]) -> str:
-    """`spinebench-paper-v1` for the paper's tasks alone; a name of its own once SSG is added."""
-    return PAPER_PROTOCOL if tuple(tasks) == PAPER_TASKS else GRADING_PROTOCOL
+def build_protocol(tasks: Iterable[Task], hard_negatives: str = PAPER_PROTOCOL) -> str:
+    """The hard-negative protocol's name (`spinebench-paper-v1` or a variant) for the paper's tasks alone;
+    with `+ssg-v1` once SSG is added."""
+    return hard_negatives if tuple(tasks) == PAPER_TASKS else hard_negatives + GRADING_SUFFIX
+
+
+def hard_negative_protocol(protocol: str) -> str:
+    """The hard-negative part of a build's protocol name (without the task suffix)."""
+    return protocol.removesuffix(GRADING_SUFFIX)

@@ -2,6 +2,7 @@
 
 from spinebench.report._agreement import alpha_interval, krippendorff_alpha
 from spinebench.report._axes import AXES, AXIS_KEYS, SCALE, Axis
+from spinebench.report._board import BoardSection, PowerLine, benchmark_info, leaderboard_sections
 from spinebench.report._html import (
     RenderedReport,
     ReportResult,
@@ -10,7 +11,16 @@ from spinebench.report._html import (
     write_html_report,
 )
 from spinebench.report._human import HUMAN_PREFIX, HumanComparison, human_comparisons
-from spinebench.report._leaderboard import FORMATS, LeaderboardRow, Score, format_leaderboard
+from spinebench.report._leaderboard import (
+    FORMATS,
+    NOT_COMPARABLE,
+    SYNTHETIC_WARNING,
+    BenchmarkInfo,
+    LeaderboardRow,
+    LeaderboardSection,
+    Score,
+    format_leaderboard,
+)
 from spinebench.report._output import ReportError, write_report_file
 from spinebench.report._ratings import (
     JUDGE_PREFIX,
@@ -32,15 +42,21 @@ __all__ = [
     "FORMATS",
     "HUMAN_PREFIX",
     "JUDGE_PREFIX",
+    "NOT_COMPARABLE",
     "PUBLISHED",
     "REFERENCE_SOURCE",
     "SCALE",
+    "SYNTHETIC_WARNING",
     "Agreement",
     "Axis",
+    "BenchmarkInfo",
+    "BoardSection",
     "HumanComparison",
     "LeaderboardRow",
+    "LeaderboardSection",
     "LoadedRun",
     "ModelRatings",
+    "PowerLine",
     "RatingRow",
     "RatingsError",
     "RatingsSummary",
@@ -51,10 +67,12 @@ __all__ = [
     "ReportSettings",
     "Score",
     "alpha_interval",
+    "benchmark_info",
     "breakdown_table",
     "format_leaderboard",
     "human_comparisons",
     "krippendorff_alpha",
+    "leaderboard_sections",
     "load_runs",
     "read_predictions",
     "read_ratings",

@@ -33,6 +33,8 @@ class GradingRow:
     group: str
     scored: int
     cells: list[GradingCell]
+    clusters: int = 0  # patients (images where unknown) with a scored question in the group
+    few_clusters: bool = False  # fewer than 30: read its intervals with care
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,10 @@ def _row(group: str, summary: Mapping[str, Any]) -> GradingRow:
         GradingCell(Score.read(summary, metric), chance.get(metric), percent)
         for metric, _, percent in GRADING_COLUMNS
     ]
-    return GradingRow(group, int(summary.get("scored") or 0), cells)
+    clusters = int(summary.get("clusters") or 0)
+    return GradingRow(
+        group, int(summary.get("scored") or 0), cells, clusters, bool(summary.get("few_clusters", False))
+    )
 
 
 def grading_views(runs: Sequence[LoadedRun]) -> list[GradingView]:

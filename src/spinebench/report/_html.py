@@ -24,21 +24,23 @@ from spinebench import __version__
 from spinebench.display import visible_escapes
 from spinebench.errors import BenchmarkError
 from spinebench.report._axes import AXES
+from spinebench.report._board import benchmark_info, leaderboard_sections
 from spinebench.report._grading import GRADING_COLUMNS, grading_views
 from spinebench.report._human import human_comparisons
 from spinebench.report._items import Item, run_answer, select_items
-from spinebench.report._leaderboard import LeaderboardRow
+from spinebench.report._leaderboard import SYNTHETIC_WARNING
 from spinebench.report._output import write_report_file
 from spinebench.report._ratings import read_ratings, summarise_ratings
 from spinebench.report._reference import PUBLISHED, REFERENCE_SOURCE
 from spinebench.report._runs import LoadedRun, load_runs, read_predictions
 from spinebench.report._sections import (
     STAGES,
+    balanced_view,
     circular_view,
     comparisons,
     confusion,
     disease_bars,
-    level_scores,
+    level_view,
     usage,
 )
 from spinebench.report._thumbnails import THUMB_MAX_SIDE, make_thumbnails
@@ -145,8 +147,11 @@ def _context(
                 "circular": sdd.get("circular_accuracy"),
             }
         )
-    levels = [{"run": run.label, "by_level": {s.level: s for s in level_scores(run)}} for run in runs]
-    level_names = sorted({name for entry in levels for name in entry["by_level"]})
+    levels = level_view(runs)
+    level_names = sorted({name for entry in levels for name in entry.levels})
+    board = leaderboard_sections(runs, settings.bootstrap)
+    info = benchmark_info(first)
+    cluster = first.scores.get("intervals", {}).get("cluster", "patient")
     circular = [view for run in runs if (view := circular_view(run)) is not None]
     filter_values = {
         key: sorted({getattr(item.question, key) for item in items}) for key in ("task", "disease", "source")
@@ -161,14 +166,16 @@ def _context(
         "benchmark_name": first.benchmark.name,
         "manifest_sha": first.benchmark.manifest_sha256,
         "bootstrap": settings.bootstrap,
+        "cluster": cluster,
+        "synthetic": info.synthetic,
+        "synthetic_warning": SYNTHETIC_WARNING,
         "runs": runs,
-        "run_paths": [str(run.path) for run in runs],
         "run_labels": [run.label for run in runs],
-        "leaderboard": [LeaderboardRow.from_scores(run.label, run.scores) for run in runs],
-        "counts": [run.scores["counts"] for run in runs],
+        "board": board,
         "chance_lines": chance_lines,
-        "reference": PUBLISHED,
+        "reference": PUBLISHED if info.comparable_to_published else (),
         "reference_source": REFERENCE_SOURCE,
+        "balanced": balanced_view(runs),
         "disease_bars": disease_bars(runs),
         "confusions": [confusion(run) for run in runs],
         "levels": levels,

@@ -3,7 +3,8 @@ paired on the questions the human answered, whatever the order of the runs in th
 
 A human run covers the review's shared item set only, so the comparison is always on those items: the same
 images, questions and options for the clinician and the model. The difference comes with a clustered
-bootstrap interval and, for SDD, McNemar's exact test (see `metrics.compare_runs`).
+bootstrap interval and clustered paired tests (cluster sign-flip, clustered McNemar; see
+`metrics.compare_runs`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,18 @@
 """Leaderboard rows from scores.json records, written as Markdown, CSV or LaTeX for papers and READMEs.
 
-Markdown and LaTeX show percentages with "± h", h being half the width of the 95% bootstrap interval
-(percentile intervals are slightly asymmetric; CSV gives both ends exactly). CSV holds percentages too,
-with the interval ends in their own columns, so nothing needs parsing. When a run graded severity (SSG), its
-accuracy, quadratic-weighted kappa (a coefficient, not a percentage) and severe-case sensitivity follow
-Overall in columns of their own: Overall stays the paper's mean of SDD and SLL.
+Honest by construction:
+- Intervals are written [low, high] (never "± h": a percentile or Wilson interval is not symmetric, and a
+  "± h" around 4.55 reads as a negative lower bound where the interval is [0.00, 14.30]).
+- Runs on different benchmarks (or subsets) are never ranked together: each benchmark gets its own section,
+  named by its manifest hash, with its own tie groups and power line.
+- A synthetic benchmark is said to be synthetic in the first line.
+- The paper's published numbers appear only in a section of runs on the published release's SpineBench-Sub;
+  elsewhere, when asked for, they are labelled "not comparable".
+- Tie groups ("group") come from bootstrap rank intervals on shared patient resamples (see
+  `spinebench.stats.rank_intervals`); CSV holds percentages with interval ends in their own columns.
+- When a run graded severity (SSG), its accuracy, quadratic-weighted kappa (a coefficient, not a percentage)
+  and severe-case sensitivity follow Overall in columns of their own: Overall stays the paper's mean of SDD
+  and SLL.
 """
 
 from __future__ import annotations
@@ -12,13 +20,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from spinebench.report._reference import PUBLISHED, REFERENCE_SOURCE
 
 Format = Literal["md", "csv", "latex"]
 FORMATS: tuple[Format, ...] = ("md", "csv", "latex")
+NOT_COMPARABLE = "not comparable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +46,23 @@ class Score:
     def percent(self) -> str:
         return "-" if self.value is None else f"{100 * self.value:.2f}"
 
-    def half_width(self) -> str:
-        return "" if self.ci is None else f"{100 * (self.ci[1] - self.ci[0]) / 2:.2f}"
+    def bracket(self) -> str:
+        """The value with its interval as "v [lo, hi]" (percent)."""
+        if self.ci is None:
+            return self.percent()
+        low, high = self.ends()
+        return f"{self.percent()} [{low}, {high}]"
 
     def ends(self) -> tuple[str, str]:
         return ("", "") if self.ci is None else (f"{100 * self.ci[0]:.2f}", f"{100 * self.ci[1]:.2f}")
 
-    def coefficient(self, plus_minus: str) -> str:
-        """A coefficient such as kappa: "0.39 ± 0.05", not a percentage."""
+    def coefficient(self) -> str:
+        """A coefficient such as kappa, not a percentage: "0.390 [0.300, 0.480]"."""
         if self.value is None:
             return "-"
         if self.ci is None:
             return f"{self.value:.3f}"
-        return f"{self.value:.3f} {plus_minus} {(self.ci[1] - self.ci[0]) / 2:.3f}"
+        return f"{self.value:.3f} [{self.ci[0]:.3f}, {self.ci[1]:.3f}]"
 
 
 def _pair(ci: Sequence[float] | None) -> tuple[float, float] | None:
@@ -69,6 +82,9 @@ class LeaderboardRow:
     questions: int
     scored: int
     status: str
+    # Rank interval (best, worst) and tie group from shared cluster resamples; None when not computed.
+    rank: tuple[int, int] | None = None
+    group: int | None = None
     ssg: Score = Score(None)
     ssg_kappa: Score = Score(None)
     ssg_sensitivity: Score = Score(None)
@@ -98,24 +114,78 @@ class LeaderboardRow:
         )
 
 
-def format_leaderboard(rows: Sequence[LeaderboardRow], fmt: Format, *, reference: bool = False) -> str:
-    """The leaderboard as text; with `reference`, the paper's published numbers follow as their own group."""
+@dataclass(frozen=True, slots=True)
+class BenchmarkInfo:
+    """What a leaderboard section says about the benchmark its runs were made on."""
+
+    name: str
+    manifest_sha256: str
+    subset: str | None = None
+    synthetic: bool = False
+    published_release: bool = False  # imported from the SpineBench paper's published release
+
+    @property
+    def comparable_to_published(self) -> bool:
+        """The paper's numbers were measured on the published release's SpineBench-Sub."""
+        return self.published_release and self.subset == "sub" and not self.synthetic
+
+    def title(self) -> str:
+        subset = f", subset {self.subset}" if self.subset else ""
+        synthetic = "SYNTHETIC benchmark " if self.synthetic else "Benchmark "
+        return f"{synthetic}{self.name} (manifest {self.manifest_sha256[:12]}){subset}"
+
+
+SYNTHETIC_WARNING = (
+    "SYNTHETIC benchmark: phantom images, not patient data; these scores say nothing about clinical ability."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardSection:
+    """Runs on one benchmark (and subset), ranked together; `notes` are its power lines."""
+
+    rows: Sequence[LeaderboardRow]
+    benchmark: BenchmarkInfo | None = None
+    notes: Sequence[str] = field(default_factory=tuple)
+    cluster: str = "patient (image where unknown)"  # what the intervals were clustered on
+
+
+def format_leaderboard(
+    rows: Sequence[LeaderboardRow] | Sequence[LeaderboardSection], fmt: Format, *, reference: bool = False
+) -> str:
+    """The leaderboard as text, one section per benchmark.
+
+    With `reference`, the paper's published numbers follow a section of runs on the published release's
+    SpineBench-Sub as their own group, and are labelled "not comparable" beside any other section (or
+    beside rows whose benchmark is not known).
+    """
+    sections = _sections(rows)
     if fmt == "md":
-        return _markdown(rows, reference)
+        return _markdown(sections, reference)
     if fmt == "csv":
-        return _csv(rows, reference)
+        return _csv(sections, reference)
     if fmt == "latex":
-        return _latex(rows, reference)
+        return _latex(sections, reference)
     raise ValueError(f"unknown leaderboard format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
-def _with_ci(score: Score, plus_minus: str) -> str:
-    half = score.half_width()
-    return f"{score.percent()} {plus_minus} {half}" if half else score.percent()
+def _sections(rows: Sequence[LeaderboardRow] | Sequence[LeaderboardSection]) -> list[LeaderboardSection]:
+    if all(isinstance(row, LeaderboardSection) for row in rows):
+        return [row for row in rows if isinstance(row, LeaderboardSection)]
+    return [LeaderboardSection([row for row in rows if isinstance(row, LeaderboardRow)])]
+
+
+def _reference_label(section: LeaderboardSection) -> str:
+    comparable = section.benchmark is not None and section.benchmark.comparable_to_published
+    return "published" if comparable else f"published, {NOT_COMPARABLE}"
 
 
 def _circular_shown(rows: Iterable[LeaderboardRow]) -> bool:
     return any(row.circular.value is not None for row in rows)
+
+
+def _ranked(rows: Iterable[LeaderboardRow]) -> bool:
+    return any(row.group is not None for row in rows)
 
 
 def _grading_shown(rows: Iterable[LeaderboardRow]) -> bool:
@@ -126,138 +196,205 @@ _HEADER = ("model", "SDD acc", "SLL acc", "P", "R", "F1", "overall")
 _GRADING_HEADER = ("SSG acc", "SSG kappa", "SSG severe sens")
 
 
-def _cells(row: LeaderboardRow, plus_minus: str, circular: bool, grading: bool = False) -> list[str]:
-    cells = [_with_ci(row.sdd, plus_minus), _with_ci(row.sll, plus_minus)]
-    cells += [row.precision.percent(), row.recall.percent(), row.f1.percent(), row.overall.percent()]
+def _rank_cells(row: LeaderboardRow) -> list[str]:
+    rank = (
+        ""
+        if row.rank is None
+        else (f"{row.rank[0]}" if row.rank[0] == row.rank[1] else f"{row.rank[0]}-{row.rank[1]}")
+    )
+    return ["" if row.group is None else str(row.group), rank]
+
+
+def _cells(row: LeaderboardRow, circular: bool, grading: bool = False) -> list[str]:
+    cells = [row.sdd.bracket(), row.sll.bracket()]
+    cells += [row.precision.bracket(), row.recall.bracket(), row.f1.bracket(), row.overall.bracket()]
     if circular:
-        cells.append(_with_ci(row.circular, plus_minus))
+        cells.append(row.circular.bracket())
     if grading:
-        cells += [
-            _with_ci(row.ssg, plus_minus),
-            row.ssg_kappa.coefficient(plus_minus),
-            _with_ci(row.ssg_sensitivity, plus_minus),
-        ]
+        cells += [row.ssg.bracket(), row.ssg_kappa.coefficient(), row.ssg_sensitivity.bracket()]
     return [*cells, f"{row.scored}/{row.questions}", row.status]
 
 
-def _markdown(rows: Sequence[LeaderboardRow], reference: bool) -> str:
-    circular = _circular_shown(rows)
-    grading = _grading_shown(rows)
-    header = [
-        *_HEADER,
-        *(["SDD circular"] if circular else []),
-        *(_GRADING_HEADER if grading else ()),
-        "n",
-        "status",
-    ]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(header) - 2) + ["---"]) + "|",
-    ]
-    for row in rows:
-        lines.append("| " + " | ".join([_escape_md(row.model), *_cells(row, "±", circular, grading)]) + " |")
-    if reference:
-        blank = [""] * (len(header) - 7)
-        for ref in PUBLISHED:
-            cells = [
-                f"{ref.model} (published)",
-                _number(ref.sdd),
-                _number(ref.sll),
-                "",
-                "",
-                "",
-                _number(ref.overall),
-            ]
-            lines.append("| " + " | ".join([*cells, *blank]) + " |")
-    lines.append("")
-    lines.append(
-        "Percent; ± is half the 95% bootstrap interval (images resampled); n = scored/questions."
-        + (
-            " SSG (severity grading) is reported beside overall, not in it; its kappa is quadratic-weighted."
-            if grading
-            else ""
-        )
-        + (f" Published rows: {REFERENCE_SOURCE}." if reference else "")
+def _legend(section: LeaderboardSection, reference: bool) -> str:
+    text = (
+        f"Percent [95% interval], clustered on {section.cluster} (accuracies and rates: Wilson at the "
+        "clustered effective size; overall: cluster bootstrap); n = scored/questions."
     )
+    if _grading_shown(section.rows):
+        text += (
+            " SSG (severity grading) is reported beside overall, not in it; its kappa is quadratic-weighted"
+            " (a coefficient, interval from the cluster bootstrap)."
+        )
+    if _ranked(section.rows):
+        text += (
+            " group: runs in one group are statistically tied (bootstrap rank intervals);"
+            " rank: 95% rank interval."
+        )
+    if reference:
+        text += f" Published rows: {REFERENCE_SOURCE}"
+        text += (
+            "."
+            if _reference_label(section) == "published"
+            else f"; {NOT_COMPARABLE} with runs on this benchmark."
+        )
+    return text
+
+
+def _markdown(sections: Sequence[LeaderboardSection], reference: bool) -> str:
+    lines: list[str] = []
+    if any(s.benchmark is not None and s.benchmark.synthetic for s in sections):
+        lines += [f"**{SYNTHETIC_WARNING}**", ""]
+    for number, section in enumerate(sections):
+        if number:
+            lines.append("")
+        if section.benchmark is not None and (len(sections) > 1 or section.benchmark.synthetic):
+            lines += [f"### {_escape_md(section.benchmark.title())}", ""]
+        rows = section.rows
+        circular, ranked, grading = _circular_shown(rows), _ranked(rows), _grading_shown(rows)
+        header = [
+            *(["group", "rank"] if ranked else []),
+            *_HEADER,
+            *(["SDD circular"] if circular else []),
+            *(_GRADING_HEADER if grading else ()),
+            "n",
+            "status",
+        ]
+        lead = 2 if ranked else 0
+        lines += [
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join(["---:"] * lead + ["---"] + ["---:"] * (len(header) - lead - 2) + ["---"]) + "|",
+        ]
+        for row in rows:
+            ranks = _rank_cells(row) if ranked else []
+            cells = _cells(row, circular, grading)
+            lines.append("| " + " | ".join([*ranks, _escape_md(row.model), *cells]) + " |")
+        if reference:
+            label = _reference_label(section)
+            blank = [""] * (len(header) - lead - 7)
+            for ref in PUBLISHED:
+                cells = [
+                    f"{ref.model} ({label})",
+                    _number(ref.sdd),
+                    _number(ref.sll),
+                    "",
+                    "",
+                    "",
+                    _number(ref.overall),
+                ]
+                lines.append("| " + " | ".join([*([""] * lead), *cells, *blank]) + " |")
+        lines += ["", _legend(section, reference)]
+        for note in section.notes:
+            lines.append(f"- {_escape_md(note)}")
     return "\n".join(lines) + "\n"
 
 
-def _csv(rows: Sequence[LeaderboardRow], reference: bool) -> str:
+def _csv(sections: Sequence[LeaderboardSection], reference: bool) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     metrics = ["sdd_acc", "sll_acc", "sll_precision", "sll_recall", "sll_f1", "overall", "sdd_circular_acc"]
-    grading = _grading_shown(rows)
+    grading = any(_grading_shown(section.rows) for section in sections)
     if grading:
         metrics += ["ssg_acc", "ssg_severe_sensitivity", "ssg_severe_specificity"]
-    header = ["model", "source"]
+    header = [
+        "model",
+        "source",
+        "benchmark",
+        "manifest_sha256",
+        "subset",
+        "synthetic",
+        "group",
+        "rank_best",
+        "rank_worst",
+    ]
     for metric in metrics:
         header += [f"{metric}_pct", f"{metric}_ci_low", f"{metric}_ci_high"]
     if grading:  # a coefficient in [-1, 1], not a percentage
         header += ["ssg_weighted_kappa", "ssg_weighted_kappa_ci_low", "ssg_weighted_kappa_ci_high"]
     writer.writerow([*header, "questions", "scored", "status"])
-    for row in rows:
-        cells: list[str] = [row.model, "run"]
-        scores = [row.sdd, row.sll, row.precision, row.recall, row.f1, row.overall, row.circular]
-        if grading:
-            scores += [row.ssg, row.ssg_sensitivity, row.ssg_specificity]
-        for score in scores:
-            cells += [score.percent() if score.value is not None else "", *score.ends()]
-        if grading:
-            kappa = row.ssg_kappa
-            cells += ["" if kappa.value is None else f"{kappa.value:.4f}"]
-            cells += ["", ""] if kappa.ci is None else [f"{kappa.ci[0]:.4f}", f"{kappa.ci[1]:.4f}"]
-        writer.writerow([*cells, row.questions, row.scored, row.status])
-    if reference:
-        for ref in PUBLISHED:
-            values = (ref.sdd, ref.sll, None, None, None, ref.overall, None)
-            cells = [ref.model, "published"]
-            for value in values:
-                cells += ["" if value is None else f"{value:.2f}", "", ""]
-            cells += [""] * (3 * (len(metrics) - len(values)) + (3 if grading else 0))
-            writer.writerow([*cells, "", "", ""])
+    for section in sections:
+        info = section.benchmark
+        where = (
+            ["", "", "", ""]
+            if info is None
+            else [info.name, info.manifest_sha256, info.subset or "", "yes" if info.synthetic else "no"]
+        )
+        for row in section.rows:
+            ranks = ["" if row.group is None else str(row.group)]
+            ranks += ["", ""] if row.rank is None else [str(row.rank[0]), str(row.rank[1])]
+            cells: list[str] = [row.model, "run", *where, *ranks]
+            scores = [row.sdd, row.sll, row.precision, row.recall, row.f1, row.overall, row.circular]
+            if grading:
+                scores += [row.ssg, row.ssg_sensitivity, row.ssg_specificity]
+            for score in scores:
+                cells += [score.percent() if score.value is not None else "", *score.ends()]
+            if grading:
+                kappa = row.ssg_kappa
+                cells += ["" if kappa.value is None else f"{kappa.value:.4f}"]
+                cells += ["", ""] if kappa.ci is None else [f"{kappa.ci[0]:.4f}", f"{kappa.ci[1]:.4f}"]
+            writer.writerow([*cells, row.questions, row.scored, row.status])
+        if reference:
+            label = _reference_label(section)
+            for ref in PUBLISHED:
+                values = (ref.sdd, ref.sll, None, None, None, ref.overall, None)
+                cells = [ref.model, label, *where, "", "", ""]
+                for value in values:
+                    cells += ["" if value is None else f"{value:.2f}", "", ""]
+                cells += [""] * (3 * (len(metrics) - len(values)) + (3 if grading else 0))
+                writer.writerow([*cells, "", "", ""])
     return buffer.getvalue()
 
 
-def _latex(rows: Sequence[LeaderboardRow], reference: bool) -> str:
-    circular = _circular_shown(rows)
-    grading = _grading_shown(rows)
-    header = [
-        *_HEADER,
-        *(["SDD circ."] if circular else []),
-        *(_GRADING_HEADER if grading else ()),
-        "n",
-        "status",
-    ]
-    columns = "l" + "r" * (len(header) - 2) + "l"
-    lines = [
-        "% Percent; $\\pm$ is half the 95% bootstrap interval (images resampled).",
-        f"\\begin{{tabular}}{{{columns}}}",
-        "\\toprule",
-        " & ".join(_escape_latex(h) for h in header) + " \\\\",
-        "\\midrule",
-    ]
-    for row in rows:
-        cells = [_escape_latex(c) for c in _cells(row, "PLUSMINUS", circular, grading)]
-        cells = [c.replace("PLUSMINUS", "$\\pm$") for c in cells]
-        lines.append(" & ".join([_escape_latex(row.model), *cells]) + " \\\\")
-    if reference:
-        lines += [
-            "\\midrule",
-            f"\\multicolumn{{{len(header)}}}{{l}}{{\\emph{{{_escape_latex(REFERENCE_SOURCE)}}}}} \\\\",
+def _latex(sections: Sequence[LeaderboardSection], reference: bool) -> str:
+    lines: list[str] = []
+    if any(s.benchmark is not None and s.benchmark.synthetic for s in sections):
+        lines.append(f"% {SYNTHETIC_WARNING}")
+    for section in sections:
+        rows = section.rows
+        circular, ranked, grading = _circular_shown(rows), _ranked(rows), _grading_shown(rows)
+        header = [
+            *(["group", "rank"] if ranked else []),
+            *_HEADER,
+            *(["SDD circ."] if circular else []),
+            *(_GRADING_HEADER if grading else ()),
+            "n",
+            "status",
         ]
-        blank = [""] * (len(header) - 7)
-        for ref in PUBLISHED:
-            cells = [
-                _escape_latex(ref.model),
-                _number(ref.sdd),
-                _number(ref.sll),
-                "",
-                "",
-                "",
-                _number(ref.overall),
+        lead = 2 if ranked else 0
+        columns = "r" * lead + "l" + "r" * (len(header) - lead - 2) + "l"
+        if section.benchmark is not None:
+            lines.append(f"% {section.benchmark.title()}")
+        lines += [
+            f"% {_legend(section, reference)}",
+            *(f"% {note}" for note in section.notes),
+            f"\\begin{{tabular}}{{{columns}}}",
+            "\\toprule",
+            " & ".join(_escape_latex(h) for h in header) + " \\\\",
+            "\\midrule",
+        ]
+        for row in rows:
+            cells = [_escape_latex(c) for c in _cells(row, circular, grading)]
+            ranks = [_escape_latex(c) for c in _rank_cells(row)] if ranked else []
+            lines.append(" & ".join([*ranks, _escape_latex(row.model), *cells]) + " \\\\")
+        if reference:
+            label = _reference_label(section)
+            caption = _escape_latex(f"{REFERENCE_SOURCE} ({label})")
+            lines += [
+                "\\midrule",
+                f"\\multicolumn{{{len(header)}}}{{l}}{{\\emph{{{caption}}}}} \\\\",
             ]
-            lines.append(" & ".join([*cells, *blank]) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}"]
+            blank = [""] * (len(header) - lead - 7)
+            for ref in PUBLISHED:
+                cells = [
+                    _escape_latex(ref.model),
+                    _number(ref.sdd),
+                    _number(ref.sll),
+                    "",
+                    "",
+                    "",
+                    _number(ref.overall),
+                ]
+                lines.append(" & ".join([*([""] * lead), *cells, *blank]) + " \\\\")
+        lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 

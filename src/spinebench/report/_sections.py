@@ -31,6 +31,9 @@ class GroupBar:
     score: Score
     chance: float | None
     scored: int
+    clusters: int = 0
+    few_clusters: bool = False
+    method: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,17 @@ def disease_bars(runs: Sequence[LoadedRun]) -> list[GroupBars]:
                 if summary is None:
                     continue
                 chance = summary.get("chance", {}).get("accuracy")
-                bars.append(GroupBar(run.label, Score.read(summary, "accuracy"), chance, summary["scored"]))
+                bars.append(
+                    GroupBar(
+                        run.label,
+                        Score.read(summary, "accuracy"),
+                        chance,
+                        summary["scored"],
+                        int(summary.get("clusters", 0)),
+                        bool(summary.get("few_clusters", False)),
+                        str(summary.get("ci_method", {}).get("accuracy", "")),
+                    )
+                )
             groups.append(GroupBars(task, name, bars))
     return groups
 
@@ -92,39 +105,55 @@ def confusion(run: LoadedRun) -> Confusion:
 
 
 @dataclass(frozen=True, slots=True)
-class LevelScore:
-    level: str
-    chosen: int
-    true: int
-    hits: int
+class LevelView:
+    """One run's SLL per-level recall and precision (with intervals and chance lines), by level name."""
 
-    @property
-    def precision(self) -> float | None:
-        return self.hits / self.chosen if self.chosen else None
+    run: str
+    levels: dict[str, dict[str, Any]]
 
-    @property
-    def recall(self) -> float | None:
-        return self.hits / self.true if self.true else None
+    def score(self, level: str, metric: str) -> Score:
+        return Score.read(self.levels.get(level), metric)
+
+    def chance(self, level: str, metric: str) -> float | None:
+        found: float | None = (self.levels.get(level) or {}).get("chance", {}).get(metric)
+        return found
 
 
-def level_scores(run: LoadedRun) -> list[LevelScore]:
-    chosen: dict[str, int] = {}
-    true: dict[str, int] = {}
-    hits: dict[str, int] = {}
-    for question in run.questions:
-        prediction = run.predictions.get(question.id)
-        if question.task != "SLL" or prediction is None or prediction.failed:
+def level_view(runs: Sequence[LoadedRun]) -> list[LevelView]:
+    views = []
+    for run in runs:
+        by_level = run.scores["tasks"].get("SLL", {}).get("by_level", {})
+        views.append(LevelView(run.label, {k: v for k, v in by_level.items() if v["true"] or v["chosen"]}))
+    return views
+
+
+@dataclass(frozen=True, slots=True)
+class BalancedView:
+    """SDD accuracy beside balanced accuracy and macro-F1, each with interval and chance line."""
+
+    run: str
+    metrics: list[tuple[str, Score, float | None, str]]
+
+
+BALANCED_METRICS = (
+    ("accuracy", "accuracy"),
+    ("balanced_accuracy", "balanced accuracy"),
+    ("macro_f1", "macro-F1"),
+)
+
+
+def balanced_view(runs: Sequence[LoadedRun]) -> list[BalancedView]:
+    views = []
+    for run in runs:
+        sdd = run.scores["tasks"].get("SDD")
+        if not sdd:
             continue
-        picked = {question.options[LETTERS.index(x)] for x in prediction.letters if x in question.letters}
-        truth = set(question.answer_texts)
-        for level in picked:
-            chosen[level] = chosen.get(level, 0) + 1
-        for level in truth:
-            true[level] = true.get(level, 0) + 1
-        for level in picked & truth:
-            hits[level] = hits.get(level, 0) + 1
-    levels = sorted(set(chosen) | set(true))
-    return [LevelScore(lv, chosen.get(lv, 0), true.get(lv, 0), hits.get(lv, 0)) for lv in levels]
+        metrics = [
+            (title, Score.read(sdd, key), sdd["chance"].get(key), sdd.get("ci_method", {}).get(key, ""))
+            for key, title in BALANCED_METRICS
+        ]
+        views.append(BalancedView(run.label, metrics))
+    return views
 
 
 @dataclass(frozen=True, slots=True)

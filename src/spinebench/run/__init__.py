@@ -1,6 +1,7 @@
 """Running a model over a benchmark: the run directory, the runner and its progress display."""
 
-from spinebench.run._directory import PREDICTIONS, RUN_JSON, SCORES_JSON, RunDirectory
+from spinebench.run._directory import JUDGE_CACHE, PREDICTIONS, RUN_JSON, SCORES_JSON, RunDirectory
+from spinebench.run._judge import Judge
 from spinebench.run._progress import Reporter, RichReporter, SilentReporter
 from spinebench.run._runner import (
     MODEL_HELP,
@@ -15,6 +16,7 @@ from spinebench.run._runner import (
 )
 
 __all__ = [
+    "JUDGE_CACHE",
     "MODEL_HELP",
     "PREDICTIONS",
     "RUN_JSON",
@@ -22,6 +24,7 @@ __all__ = [
     "EvalResult",
     "EvalSettings",
     "Executor",
+    "Judge",
     "QuestionAnswerer",
     "Reporter",
     "RichReporter",

@@ -45,9 +45,11 @@ class SourceImage:
     """One image of a dataset, before standardisation.
 
     `native_id`, `patient_id` and `study_id` are the dataset's own identifiers: they never reach an output
-    unhashed (see `pseudonym`). No findings means Healthy. `frame` picks a slice of a multi-frame file.
-    `grades` are the severities marked on the image (severity grading). `graded_only` images serve the
-    grading task alone: their findings are not known to be complete, so the diagnosis tasks leave them out.
+    unhashed (see `pseudonym`). `private_ids` lists any other identifier that the path holds (RSNA's series
+    id): a report replaces each by its pseudonym. No findings means Healthy. `frame` picks a slice of a
+    multi-frame file. `grades` are the severities marked on the image (severity grading). `graded_only`
+    images serve the grading task alone: their findings are not known to be complete, so the diagnosis tasks
+    leave them out.
     """
 
     source: str
@@ -61,15 +63,29 @@ class SourceImage:
     frame: int | None = None
     grades: tuple[Grade, ...] = ()
     graded_only: bool = False
+    private_ids: tuple[str, ...] = ()
+
+    def identifiers(self) -> tuple[str, ...]:
+        """The native patient, study and series identifiers of the record, which a report must not show.
+
+        Not `native_id`: where it is a file name (VinDr's image ids) the report must still let the user
+        find the file; where it holds a study or series id (RSNA), those are listed here too."""
+        named = (self.patient_id, self.study_id, *self.private_ids)
+        return tuple(dict.fromkeys(value for value in named if value))
 
 
 @dataclass(frozen=True, slots=True)
 class SkippedRecord:
-    """A record a reader could not use: where it is (file, row) and why."""
+    """A record a reader could not use: where it is (file, row, relative to the dataset root) and why.
+
+    `private_ids`: the native patient, study or series identifiers that `location` or `reason` names; the
+    catalogue's build report replaces each by its pseudonym before writing.
+    """
 
     source: str
     location: str
     reason: str
+    private_ids: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.source}: {self.location}: {self.reason}"

@@ -187,7 +187,7 @@ def _read_severities(root: Path, skipped: list[SkippedRecord]) -> dict[str, dict
             skipped.append(SkippedRecord(SOURCE, f"{SEVERITY_FILE} line {line}", "empty study_id"))
             continue
         if study in severities:
-            skipped.append(SkippedRecord(SOURCE, where, "study_id repeated; its first row is used"))
+            skipped.append(SkippedRecord(SOURCE, where, "study_id repeated; its first row is used", (study,)))
             continue
         values: dict[str, int | None] = {}
         for column in SEVERITY_COLUMNS:
@@ -196,7 +196,10 @@ def _read_severities(root: Path, skipped: list[SkippedRecord]) -> dict[str, dict
             if text and values[column] is None:
                 skipped.append(
                     SkippedRecord(
-                        SOURCE, where, f"unknown severity {text!r} in column {column}; read as blank"
+                        SOURCE,
+                        where,
+                        f"unknown severity {text!r} in column {column}; read as blank",
+                        (study,),
                     )
                 )
         severities[study] = values
@@ -236,6 +239,7 @@ def _read_marks(
                     SOURCE,
                     f"{COORDINATES_FILE} line {line}",
                     f"bad slice id (study {study!r}, series {series!r}, instance {row['instance_number']!r})",
+                    (study, series),
                 )
             )
             continue
@@ -245,7 +249,7 @@ def _read_marks(
         if isinstance(mark, str):
             slice_.rejected += 1
             where = f"{COORDINATES_FILE} line {line} (study {study}, series {series}, instance {instance})"
-            skipped.append(SkippedRecord(SOURCE, where, mark))
+            skipped.append(SkippedRecord(SOURCE, where, mark, (study, series)))
         else:
             slice_.marks.append(mark)
     return slices
@@ -351,7 +355,7 @@ def _emit(
         listing = _series_files(root, slice_.study, slice_.series, listings)
         if f"{slice_.instance}{IMAGE_SUFFIX}" not in listing:
             reason = listing.missing_reason(f"{slice_.instance}{IMAGE_SUFFIX}")
-            yield SkippedRecord(SOURCE, where, f"image {relative} {reason}")
+            yield SkippedRecord(SOURCE, where, f"image {relative} {reason}", (slice_.study, slice_.series))
             continue
         findings = _findings(slice_.marks, threshold)
         # Nothing at the threshold, and either disease elsewhere in the study or rows of this slice rejected:
@@ -369,4 +373,5 @@ def _emit(
             study_id=slice_.study,
             grades=_grades(slice_.marks),
             graded_only=graded_only,
+            private_ids=(slice_.series,),
         )

@@ -1,0 +1,27 @@
+"""Running on a Ray cluster: evaluation sharded across workers, the driver the only writer.
+
+`ray` is an optional extra (`pip install 'spinebench[ray]'`), imported only when a cluster is asked for.
+"""
+
+from spinebench.cluster._eval import RayEvalExecutor
+from spinebench.cluster._ray import RAY_HELP, ClusterError, connect, require_ray
+from spinebench.cluster._vllm import (
+    RayVLLMExecutor,
+    completion_from_row,
+    postprocess_row,
+    preprocess_row,
+    processor_config,
+)
+
+__all__ = [
+    "RAY_HELP",
+    "ClusterError",
+    "RayEvalExecutor",
+    "RayVLLMExecutor",
+    "completion_from_row",
+    "connect",
+    "postprocess_row",
+    "preprocess_row",
+    "processor_config",
+    "require_ray",
+]

@@ -1,0 +1,154 @@
+"""`spinebench eval --ray` across a two-node local cluster: the same records as a local run, and nothing lost
+or duplicated when a worker is killed mid-run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spinebench.benchmark import SAMPLE_PATH, Benchmark
+from spinebench.cluster import RayEvalExecutor, completion_from_row, postprocess_row, preprocess_row
+from spinebench.cluster._vllm import QUESTION_COLUMN, _question_record
+from spinebench.models import ProviderOptions, RetryPolicy
+from spinebench.run import EvalSettings, evaluate
+from spinebench.testing import OpenAIStubServer, StubReply, require, user_text
+
+
+def _varied_script(delay: float = 0.0) -> Any:
+    """A reply that depends only on the question (so local and Ray runs get the same one)."""
+
+    def script(body: dict[str, Any], call_index: int) -> StubReply:
+        text = user_text(body)
+        letter = "ABCDE"[hashlib.sha256(text.encode()).digest()[0] % 5]
+        line = "My final options" if "final options" in text else "My final option"
+        return StubReply.answer(f"Looking at it.\n{line}: [{letter}]", delay=delay)
+
+    return script
+
+
+def _settings(base_url: str, concurrency: int = 4) -> EvalSettings:
+    options = ProviderOptions(
+        base_url=base_url, api_key_env="SPINEBENCH_TEST_KEY", retry=RetryPolicy(max_attempts=2)
+    )
+    return EvalSettings(model="openai:stub-model", provider_options=options, concurrency=concurrency)
+
+
+def _records(run: Path) -> dict[str, dict[str, Any]]:
+    records: dict[str, dict[str, Any]] = {}
+    for line in (run / "predictions.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        record.pop("latency_s")
+        records[record["question_id"]] = record
+    return records
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPINEBENCH_TEST_KEY", "not-a-real-key")
+
+
+def test_ray_eval_writes_what_a_local_eval_writes(ray_cluster: str, tmp_path: Path) -> None:
+    bench = Benchmark.open(SAMPLE_PATH)
+    with OpenAIStubServer(_varied_script()) as stub:
+        settings = _settings(stub.base_url)
+        local = evaluate(bench, tmp_path / "local", settings)
+        executor = RayEvalExecutor(bench, settings, ray_cluster, actors=2)
+        remote = evaluate(bench, tmp_path / "ray", settings, executor=executor)
+    assert _records(tmp_path / "ray") == _records(tmp_path / "local")
+    assert len(_records(tmp_path / "ray")) == len(bench)
+    assert remote.scores["tasks"] == local.scores["tasks"] and remote.scores["status"] == "complete"
+    described = json.loads((tmp_path / "ray" / "run.json").read_text())["provider"]
+    assert described["cluster"]["engine"] == "ray" and described["model"] == "stub-model"
+
+
+def test_baselines_run_on_ray_as_they_do_locally(ray_cluster: str, tmp_path: Path) -> None:
+    bench = Benchmark.open(SAMPLE_PATH)
+    settings = EvalSettings(model="prior")
+    evaluate(bench, tmp_path / "local", settings)
+    evaluate(bench, tmp_path / "ray", settings, executor=RayEvalExecutor(bench, settings, ray_cluster))
+    assert _records(tmp_path / "ray") == _records(tmp_path / "local")
+
+
+def _worker_pids(marker: str) -> list[int]:
+    """Processes whose command line names `marker` (Ray titles an actor's process after its class)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if marker in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(ray_cluster: str, tmp_path: Path) -> None:
+    bench = Benchmark.open(SAMPLE_PATH)
+    out = tmp_path / "run"
+    with OpenAIStubServer(_varied_script(delay=0.25)) as stub:
+        settings = _settings(stub.base_url, concurrency=1)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                evaluate(
+                    bench, out, settings, executor=RayEvalExecutor(bench, settings, ray_cluster, actors=2)
+                )
+            except BaseException as error:  # the run may stop; resuming must then finish it
+                errors.append(error)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        deadline = time.monotonic() + 180
+        killed = False
+        while worker.is_alive() and time.monotonic() < deadline:
+            # Kill an answering worker once requests are in flight (answers reach the driver by block).
+            pids = _worker_pids("_AnswerBatch")
+            if not killed and stub.request_count >= 6 and pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed = True
+            time.sleep(0.05)
+        worker.join(timeout=120)
+        assert killed, "no answering worker was found to kill"
+        # Resume, as a user would after a failed run (a complete run resumes to nothing).
+        evaluate(bench, out, settings, executor=RayEvalExecutor(bench, settings, ray_cluster, actors=2))
+    lines = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    answered_ids = [line["question_id"] for line in lines if line["error"] is None]
+    assert sorted(answered_ids) == sorted(q.id for q in bench.iter_questions())  # none lost, none twice
+
+
+def test_the_vllm_stages_read_a_reply_as_the_local_runner_does(tmp_path: Path) -> None:
+    require("ray")
+    bench = Benchmark.open(SAMPLE_PATH)
+    settings = EvalSettings(model="vllm:/models/any")
+    question = next(q for q in bench.iter_questions() if q.task == "SLL")
+    row = {QUESTION_COLUMN: _question_record(question)}
+    prepared = preprocess_row(row, benchmark=str(SAMPLE_PATH), settings=settings)
+    content = prepared["messages"][-1]["content"]
+    assert content[0]["type"] == "text" and content[1]["image_url"]["url"].startswith(
+        "data:image/jpeg;base64,"
+    )
+    assert prepared["sampling_params"]["temperature"] == 0.0
+    letters = ", ".join(question.answer)
+    generated = {
+        **prepared,
+        "generated_text": f"Reasoning.\nMy final options: [{letters}]",
+        "num_input_tokens": 50,
+        "num_generated_tokens": 9,
+    }
+    record = json.loads(
+        postprocess_row(generated, benchmark=str(SAMPLE_PATH), settings=settings)["prediction"]
+    )
+    assert record["question_id"] == question.id
+    assert tuple(record["letters"]) == question.answer and record["stage"] == "strict"
+    assert completion_from_row({"num_generated_tokens": 1024}, 1024).finish_reason == "length"
+    assert completion_from_row({"num_generated_tokens": 10}, 1024).finish_reason == "stop"
