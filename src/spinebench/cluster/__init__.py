@@ -8,14 +8,17 @@ from spinebench.cluster._build import RayConversions, RayEncoding
 from spinebench.cluster._eval import RayEvalExecutor
 from spinebench.cluster._ray import RAY_HELP, ClusterError, connect, require_ray
 from spinebench.cluster._vllm import (
+    QUESTION_COLUMN,
     RayVLLMExecutor,
     completion_from_row,
     postprocess_row,
     preprocess_row,
     processor_config,
+    question_record,
 )
 
 __all__ = [
+    "QUESTION_COLUMN",
     "RAY_HELP",
     "ClusterError",
     "RayConversions",
@@ -27,5 +30,6 @@ __all__ = [
     "postprocess_row",
     "preprocess_row",
     "processor_config",
+    "question_record",
     "require_ray",
 ]
