@@ -3,6 +3,7 @@ chance lines against a simulation, and their place in scores.json beside (never 
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 import numpy as np
@@ -136,6 +137,34 @@ def test_scores_json_reports_grading_per_condition_and_level_beside_overall() ->
     assert list(ssg["by_level"]) == ["L4/L5", "L5/S1"]
     assert ssg["by_level"]["L5/S1"]["accuracy"] == 0.0
     assert "SSG" not in scores["by_disease"]  # its breakdowns are the condition and level above
+
+
+def test_grading_intervals_cluster_on_the_patient() -> None:
+    # Ten patients, each graded at three levels on three slices: 30 questions but 10 clusters.
+    questions, predictions = [], {}
+    for p in range(10):
+        for k, level in enumerate(("L3/L4", "L4/L5", "L5/S1")):
+            qid = f"p{p}-{k}"
+            grade = SEVERITY_GRADES[(p + k) % 3]
+            question = dataclasses.replace(_ssg(qid, grade, level=level), patient=f"patient-{p}")
+            questions.append(question)
+            right = p % 2 == 0  # a patient's three answers are all right or all wrong
+            predictions[qid] = _said(qid, question.answer[0] if right else "ABC"[(p + k + 1) % 3])
+    graded = severity_scores(questions, predictions)
+    assert graded is not None
+    assert (graded["clusters"], graded["few_clusters"]) == (10, True)
+    assert graded["ci_method"] == {
+        "accuracy": "wilson-cluster",
+        "weighted_kappa": "bootstrap-cluster",
+        "severe_sensitivity": "wilson-cluster",
+        "severe_specificity": "wilson-cluster",
+    }
+    assert graded["design_effect"]["accuracy"] > 2  # whole patients right or wrong: the clusters count
+    by_image = severity_scores([dataclasses.replace(q, patient=None) for q in questions], predictions)
+    assert by_image is not None and by_image["clusters"] == 30
+    clustered, plain = graded["ci"]["accuracy"], by_image["ci"]["accuracy"]
+    assert clustered[1] - clustered[0] > plain[1] - plain[0]
+    assert score_run(questions, predictions)["tasks"]["SSG"]["ci"] == graded["ci"]
 
 
 def test_an_unanswered_run_has_chance_lines_but_no_values() -> None:

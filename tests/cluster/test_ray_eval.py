@@ -15,8 +15,14 @@ from typing import Any
 import pytest
 
 from spinebench.benchmark import SAMPLE_PATH, Benchmark
-from spinebench.cluster import RayEvalExecutor, completion_from_row, postprocess_row, preprocess_row
-from spinebench.cluster._vllm import QUESTION_COLUMN, _question_record
+from spinebench.cluster import (
+    QUESTION_COLUMN,
+    RayEvalExecutor,
+    completion_from_row,
+    postprocess_row,
+    preprocess_row,
+    question_record,
+)
 from spinebench.models import ProviderOptions, RetryPolicy
 from spinebench.run import EvalSettings, evaluate
 from spinebench.testing import OpenAIStubServer, StubReply, require, user_text
@@ -131,7 +137,7 @@ def test_the_vllm_stages_read_a_reply_as_the_local_runner_does(tmp_path: Path) -
     bench = Benchmark.open(SAMPLE_PATH)
     settings = EvalSettings(model="vllm:/models/any")
     question = next(q for q in bench.iter_questions() if q.task == "SLL")
-    row = {QUESTION_COLUMN: _question_record(question)}
+    row = {QUESTION_COLUMN: question_record(question)}
     prepared = preprocess_row(row, benchmark=str(SAMPLE_PATH), settings=settings)
     content = prepared["messages"][-1]["content"]
     assert content[0]["type"] == "text" and content[1]["image_url"]["url"].startswith(

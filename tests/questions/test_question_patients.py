@@ -8,7 +8,7 @@ import numpy as np
 
 from spinebench.catalog import CatalogEntry
 from spinebench.questions import exclusion_matrix, generate_questions, rank_classes
-from spinebench.sources._records import Finding
+from spinebench.sources import Finding
 from spinebench.taxonomy import DISEASE_NAMES
 
 

@@ -19,8 +19,7 @@ import pytest
 
 import spinebench.questions._build as build_module
 from spinebench.benchmark import Benchmark
-from spinebench.catalog import CATALOG_NAME, build_catalog, catalog_synthetic, read_catalog
-from spinebench.catalog._build import Reader
+from spinebench.catalog import CATALOG_NAME, Reader, build_catalog, catalog_synthetic, read_catalog
 from spinebench.embeddings import (
     EmbeddingsFile,
     EncoderError,

@@ -5,12 +5,16 @@ from spinebench.catalog._build import (
     REPORT_NAME,
     CatalogError,
     CatalogReport,
+    ConversionExecutor,
     Reader,
+    StandardisedPNG,
     build_catalog,
     catalog_synthetic,
     count_diseases,
     decoder_versions,
     read_catalog,
+    standardised_png,
+    standardised_png_or_reason,
 )
 from spinebench.catalog._entry import CatalogEntry
 from spinebench.catalog._sources import SourceFolders, default_key_file, load_key
@@ -21,8 +25,10 @@ __all__ = [
     "CatalogEntry",
     "CatalogError",
     "CatalogReport",
+    "ConversionExecutor",
     "Reader",
     "SourceFolders",
+    "StandardisedPNG",
     "build_catalog",
     "catalog_synthetic",
     "count_diseases",
@@ -30,4 +36,6 @@ __all__ = [
     "default_key_file",
     "load_key",
     "read_catalog",
+    "standardised_png",
+    "standardised_png_or_reason",
 ]

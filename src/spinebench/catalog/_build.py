@@ -18,13 +18,13 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import pyarrow.parquet as pq
 from rich.progress import Progress
@@ -97,26 +97,67 @@ class _Converted:
     source_height: int | None = None
 
 
-def _convert(item: SourceImage, out: Path, imaging: ImagingOptions) -> _Converted:
-    """Runs in a worker process: decode, standardise, store content-addressed."""
+@dataclass(frozen=True, slots=True)
+class StandardisedPNG:
+    """One source image standardised and encoded: the catalogue's PNG bytes and its size (and the source
+    image's size, read only for images with marked grades, to scale their points)."""
+
+    data: bytes
+    width: int
+    height: int
+    source_width: int | None = None
+    source_height: int | None = None
+
+
+class ConversionExecutor(Protocol):
+    """Standardises images somewhere other than this machine's process pool (e.g. across a Ray cluster).
+
+    It yields, in any order, the index of each image in `items` with its PNG or the reason it failed; the
+    catalogue stores the PNGs itself, so only this process writes into the catalogue folder.
+    """
+
+    def convert(
+        self, items: Sequence[SourceImage], imaging: ImagingOptions
+    ) -> Iterator[tuple[int, StandardisedPNG | str]]: ...
+
+
+def standardised_png(item: SourceImage, imaging: ImagingOptions) -> StandardisedPNG:
+    """Decode and standardise one source image into the catalogue's PNG (ImageDecodeError if it cannot)."""
     image = standardise(item.path, frame=item.frame, options=imaging)
     source = source_size(item.path) if _has_points(item) else None
-    data = encode_png(image)
-    digest = sha256_bytes(data)
+    if source is None:
+        return StandardisedPNG(encode_png(image), image.width, image.height)
+    return StandardisedPNG(encode_png(image), image.width, image.height, *source)
+
+
+def _has_points(item: SourceImage) -> bool:
+    return any(grade.x is not None for grade in item.grades)
+
+
+def standardised_png_or_reason(item: SourceImage, imaging: ImagingOptions) -> StandardisedPNG | str:
+    try:
+        return standardised_png(item, imaging)
+    except ImageDecodeError as error:
+        return str(error)
+    except MemoryError:
+        return f"{item.path}: too large to decode in the memory available"
+
+
+def _store(png: StandardisedPNG, out: Path) -> _Converted:
+    digest = sha256_bytes(png.data)
     relative = f"{IMAGES_DIR}/{digest[:2]}/{digest}.png"
     target = out / relative
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-        partial.write_bytes(data)
+        partial.write_bytes(png.data)
         os.replace(partial, target)
-    if source is None:
-        return _Converted(digest, relative, image.width, image.height)
-    return _Converted(digest, relative, image.width, image.height, *source)
+    return _Converted(digest, relative, png.width, png.height, png.source_width, png.source_height)
 
 
-def _has_points(item: SourceImage) -> bool:
-    return any(grade.x is not None for grade in item.grades)
+def _convert(item: SourceImage, out: Path, imaging: ImagingOptions) -> _Converted:
+    """Runs in a worker process: decode, standardise, store content-addressed."""
+    return _store(standardised_png(item, imaging), out)
 
 
 def _conversion_key(item: SourceImage, record: str, imaging: ImagingOptions) -> str:
@@ -186,11 +227,13 @@ def build_catalog(
     workers: int | None = None,
     progress: bool = False,
     synthetic: bool | None = None,
+    executor: ConversionExecutor | None = None,
 ) -> CatalogReport:
     """Reads each source with its reader, converts every image, writes the catalogue into `out`.
 
     `synthetic` (whether the sources are `spinebench synth` phantoms; None: unknown) is kept in the
-    catalogue for the benchmark card.
+    catalogue for the benchmark card. `executor` standardises elsewhere (a cluster) instead of `workers`
+    local processes; the catalogue is the same either way.
     """
     imaging = imaging or ImagingOptions()
     try:
@@ -229,7 +272,11 @@ def build_catalog(
             todo.append((record, conversion_key, item))
 
     with (out / CONVERSIONS_NAME).open("a", encoding="utf-8") as log:
-        for record, conversion_key, item, result in _run_conversions(todo, out, imaging, workers, progress):
+        if executor is not None:
+            conversions = _run_elsewhere(todo, out, imaging, executor, progress)
+        else:
+            conversions = _run_conversions(todo, out, imaging, workers, progress)
+        for record, conversion_key, item, result in conversions:
             if isinstance(result, str):
                 report.skipped.append(scrub.image(item, record, result))
                 continue
@@ -317,6 +364,21 @@ def _run_conversions(
                     result = f"{item.path}: too large to decode within {limit >> 20} MiB more per worker"
                 yield record, key, item, result
                 bar.advance(task)
+
+
+def _run_elsewhere(
+    todo: list[tuple[str, str, SourceImage]],
+    out: Path,
+    imaging: ImagingOptions,
+    executor: ConversionExecutor,
+    progress: bool,
+) -> Iterator[tuple[str, str, SourceImage, _Converted | str]]:
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("standardising images", total=len(todo))
+        for index, result in executor.convert([item for _, _, item in todo], imaging):
+            record, key, item = todo[index]
+            yield record, key, item, result if isinstance(result, str) else _store(result, out)
+            bar.advance(task)
 
 
 def _convert_or_reason(item: SourceImage, out: Path, imaging: ImagingOptions) -> _Converted | str:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from spinebench.catalog import load_key
+from spinebench.catalog import ConversionExecutor, load_key
 from spinebench.cli._errors import reports_errors
 from spinebench.cli._source_options import (
     DEFAULT_MAX_SIDE,
@@ -30,7 +30,7 @@ from spinebench.cli._source_options import (
     source_folders,
 )
 from spinebench.cli.catalog_cmd import print_catalog_report
-from spinebench.embeddings import DEFAULT_ENCODER, ENCODER_HELP
+from spinebench.embeddings import DEFAULT_ENCODER, ENCODER_HELP, CatalogEncoding
 from spinebench.errors import SpineBenchError
 from spinebench.imaging import DEFAULT_MAX_PIXELS
 from spinebench.questions import (
@@ -114,6 +114,14 @@ def build_command(
         "--synthetic/--not-synthetic",
         help="Mark the card as built from synthetic phantoms (default: as the sources or catalogue record).",
     ),
+    ray: str | None = typer.Option(
+        None,
+        help="Decode and embed on a Ray cluster: local (start one here), auto, or its ADDRESS (needs "
+        "spinebench[ray]; sources and catalogue readable at the same paths on every node).",
+    ),
+    ray_actors: int | None = typer.Option(
+        None, min=1, help="--ray: encoder actors (default: per CPU pair or GPU)."
+    ),
 ) -> None:
     """Build the benchmark: hard-negative SDD questions, SLL questions (and SSG with --tasks SDD,SLL,SSG),
     SpineBench-Sub, library and card."""
@@ -164,12 +172,35 @@ def build_command(
             catalog_dir=catalog_out,
             progress=True,
             on_catalog=lambda built, where: print_catalog_report(built, where),
+            conversions=_ray_conversions(ray),
+            remote_encoding=_ray_encoding(ray, settings, ray_actors),
         ).benchmark
     elif not catalog.is_dir():
         raise SpineBenchError(f"{catalog}: no such catalogue folder")
     else:
-        report = build_benchmark(catalog, out, settings, progress=True)
+        report = build_benchmark(
+            catalog, out, settings, progress=True, remote_encoding=_ray_encoding(ray, settings, ray_actors)
+        )
     _print_build(report, out)
+
+
+def _ray_conversions(address: str | None) -> ConversionExecutor | None:
+    if address is None:
+        return None
+    from spinebench.cluster import RayConversions, connect
+
+    connect(address)  # a missing Ray or an unreachable cluster is said before anything is catalogued
+    return RayConversions(address)
+
+
+def _ray_encoding(address: str | None, settings: BuildSettings, actors: int | None) -> CatalogEncoding | None:
+    if address is None or settings.embeddings is not None:
+        return None
+    from spinebench.cluster import RayEncoding
+
+    return RayEncoding(
+        address, settings.encoder, device=settings.device, batch_size=settings.batch_size, actors=actors
+    )
 
 
 def _print_build(report: BuildReport, out: Path) -> None:

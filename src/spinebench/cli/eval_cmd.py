@@ -45,8 +45,9 @@ def _finite(value: float) -> float:
 def cluster_executor(
     benchmark: Benchmark, settings: EvalSettings, address: str, actors: int | None
 ) -> Executor:
-    from spinebench.cluster import RayEvalExecutor, RayVLLMExecutor
+    from spinebench.cluster import RayEvalExecutor, RayVLLMExecutor, connect
 
+    connect(address)  # a missing Ray or an unreachable cluster is said before any run directory is made
     if settings.model.startswith("vllm:"):
         return RayVLLMExecutor(benchmark, settings, address, engines=actors or 1)
     return RayEvalExecutor(benchmark, settings, address, actors=actors)

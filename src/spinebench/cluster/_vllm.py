@@ -100,7 +100,7 @@ class RayVLLMExecutor:
         }
 
     async def execute(self, todo: Iterator[Question], emit: Callable[[Prediction], None]) -> None:
-        rows = [{QUESTION_COLUMN: _question_record(question)} for question in todo]
+        rows = [{QUESTION_COLUMN: question_record(question)} for question in todo]
         if rows:
             await asyncio.to_thread(self._stream, rows, emit)
 
@@ -162,7 +162,8 @@ class _Replay:
         return None
 
 
-def _question_record(question: Question) -> dict[str, Any]:
+def question_record(question: Question) -> dict[str, Any]:
+    """A question as one row of the processor's dataset (plain values that Arrow can hold)."""
     return {name: getattr(question, name) for name in Question.__dataclass_fields__}
 
 

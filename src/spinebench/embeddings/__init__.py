@@ -8,7 +8,13 @@ provenance, so a benchmark can be rebuilt without the encoder.
 """
 
 from spinebench.embeddings._cache import EmbeddingCacheWarning, cache_folder
-from spinebench.embeddings._embed import EmbeddingError, embed_catalog, embed_images
+from spinebench.embeddings._embed import (
+    CatalogEncoding,
+    EmbeddingError,
+    RemoteEncoding,
+    embed_catalog,
+    embed_images,
+)
 from spinebench.embeddings._encoder import (
     DEFAULT_ENCODER,
     ENCODER_HELP,
@@ -41,6 +47,7 @@ __all__ = [
     "ENCODER_HELP",
     "EXACT_FLOAT32",
     "SCALE",
+    "CatalogEncoding",
     "EmbeddingCacheWarning",
     "EmbeddingError",
     "EmbeddingsFile",
@@ -50,6 +57,7 @@ __all__ = [
     "EncoderProvenance",
     "QuantisationError",
     "Quantised",
+    "RemoteEncoding",
     "cache_folder",
     "check_exact_range",
     "dequantise",

@@ -11,7 +11,7 @@ import contextlib
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Final
@@ -39,6 +39,12 @@ SAVE_EVERY_SECONDS: Final = 300.0
 LOAD_WORKERS: Final = min(8, os.cpu_count() or 1)
 
 
+# Encodes the given image ids elsewhere, yielding (ids, [len(ids), dim] vectors) batches in any order.
+RemoteEncoding = Callable[[list[str]], Iterator[tuple[list[str], np.ndarray]]]
+# The same for catalogue images, given each id's file.
+CatalogEncoding = Callable[[list[str], Mapping[str, Path]], Iterator[tuple[list[str], np.ndarray]]]
+
+
 class EmbeddingError(SpineBenchError):
     """An image cannot be loaded for embedding."""
 
@@ -51,6 +57,7 @@ def embed_images(
     cache_dir: Path | None,
     batch_size: int = 32,
     progress: bool = False,
+    remote: RemoteEncoding | None = None,
 ) -> np.ndarray:
     """[len(ids), encoder.dim] float32 unit vectors, row i for ids[i].
 
@@ -64,7 +71,7 @@ def embed_images(
     vectors: dict[str, np.ndarray] = cache.lookup(unique) if cache is not None else {}
     todo = [image_id for image_id in unique if image_id not in vectors]
     if todo:
-        vectors.update(_encode_missing(todo, load, encoder, cache, max(1, batch_size), progress))
+        vectors.update(_encode_missing(todo, load, encoder, cache, max(1, batch_size), progress, remote))
     if cache is not None:
         with contextlib.suppress(OSError):  # merging is housekeeping; the shards stay valid without it
             cache.compact()
@@ -82,8 +89,12 @@ def embed_catalog(
     cache_dir: Path | None = None,
     batch_size: int = 32,
     progress: bool = False,
+    remote: CatalogEncoding | None = None,
 ) -> np.ndarray:
-    """`embed_images` over catalogue entries: ids are their `image_id`, images their file in `catalog_dir`."""
+    """`embed_images` over catalogue entries: ids are their `image_id`, images their file in `catalog_dir`.
+
+    `remote` encodes the images the cache lacks elsewhere (a cluster), given their ids and files; vectors
+    come back to this process, which alone writes the cache."""
     files = {entry.image_id: catalog_dir / entry.image for entry in entries}
 
     def load(image_id: str) -> Image.Image:
@@ -102,6 +113,9 @@ def embed_catalog(
         cache_dir=cache_dir,
         batch_size=batch_size,
         progress=progress,
+        remote=(lambda todo: remote(todo, {image_id: files[image_id] for image_id in todo}))
+        if remote
+        else None,
     )
 
 
@@ -112,6 +126,7 @@ def _encode_missing(
     cache: EmbeddingCache | None,
     batch_size: int,
     progress: bool,
+    remote: RemoteEncoding | None = None,
 ) -> dict[str, np.ndarray]:
     computed: dict[str, np.ndarray] = {}
     unsaved: list[str] = []
@@ -133,7 +148,6 @@ def _encode_missing(
         unsaved.clear()
         last_save = time.monotonic()
 
-    groups = [[todo[index] for index in rows] for rows in batches(len(todo), batch_size)]
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -141,11 +155,28 @@ def _encode_missing(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with (
-        Progress(*columns, disable=not progress, transient=True) as bar,
-        ThreadPoolExecutor(max_workers=LOAD_WORKERS, thread_name_prefix="spinebench-load") as loader,
-    ):
+    with Progress(*columns, disable=not progress, transient=True) as bar:
         task = bar.add_task(f"embedding images with {encoder.name}", total=len(todo))
+        encoded = remote(todo) if remote is not None else _encode_here(todo, load, encoder, batch_size)
+        try:
+            for group, vectors in encoded:
+                rows = _checked(vectors, len(group), encoder)
+                computed.update(zip(group, rows, strict=True))
+                unsaved.extend(group)
+                bar.advance(task, len(group))
+                if len(unsaved) >= SAVE_EVERY_IMAGES or time.monotonic() - last_save >= SAVE_EVERY_SECONDS:
+                    save()
+        finally:
+            save()  # also on an error or Ctrl-C: what was computed is kept
+    return computed
+
+
+def _encode_here(
+    todo: list[str], load: Callable[[str], Image.Image], encoder: Encoder, batch_size: int
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    """Encodes batch by batch in this process, loading the next batch in threads meanwhile."""
+    groups = [[todo[index] for index in rows] for rows in batches(len(todo), batch_size)]
+    with ThreadPoolExecutor(max_workers=LOAD_WORKERS, thread_name_prefix="spinebench-load") as loader:
 
         def submit(group: list[str]) -> list[Future[Image.Image]]:
             return [loader.submit(_load_one, load, image_id) for image_id in group]
@@ -156,17 +187,10 @@ def _encode_missing(
                 images = [future.result() for future in upcoming]
                 if index + 1 < len(groups):
                     upcoming = submit(groups[index + 1])
-                rows = _checked(encoder.encode(images), len(images), encoder)
-                computed.update(zip(group, rows, strict=True))
-                unsaved.extend(group)
-                bar.advance(task, len(group))
-                if len(unsaved) >= SAVE_EVERY_IMAGES or time.monotonic() - last_save >= SAVE_EVERY_SECONDS:
-                    save()
+                yield group, encoder.encode(images)
         finally:
             for future in upcoming:
                 future.cancel()
-            save()  # also on an error or Ctrl-C: what was computed is kept
-    return computed
 
 
 def _load_one(load: Callable[[str], Image.Image], image_id: str) -> Image.Image:

@@ -26,6 +26,7 @@ from spinebench.benchmark import BenchmarkWriter, Question
 from spinebench.catalog import CATALOG_NAME, CatalogEntry, catalog_synthetic, count_diseases, read_catalog
 from spinebench.embeddings import (
     DEFAULT_ENCODER,
+    CatalogEncoding,
     EmbeddingsFile,
     Encoder,
     Quantised,
@@ -159,10 +160,12 @@ def build_benchmark(
     *,
     encoder: Encoder | None = None,
     progress: bool = False,
+    remote_encoding: CatalogEncoding | None = None,
 ) -> BuildReport:
     """Builds the benchmark folder `out` from the catalogue in `catalog_dir`, and `<out>.embeddings.npz`.
 
     `encoder` overrides `settings.encoder` (tests pass a fake one); the manifest records its name.
+    `remote_encoding` embeds the images the cache lacks elsewhere (a cluster) with the same encoder.
     """
     settings = settings or BuildSettings()
     aggregation = check_settings(settings, encoder_given=True)  # the encoder is made (or read) below
@@ -189,7 +192,13 @@ def build_benchmark(
         provenance = describe_encoder(encoder, spec)
         cache_dir = settings.cache_dir or default_cache_dir(catalog_dir)
         embedded = embed_catalog(
-            kept, catalog_dir, encoder, cache_dir=cache_dir, batch_size=settings.batch_size, progress=progress
+            kept,
+            catalog_dir,
+            encoder,
+            cache_dir=cache_dir,
+            batch_size=settings.batch_size,
+            progress=progress,
+            remote=remote_encoding,
         )
         vectors = quantise(embedded)
     embeddings_bytes = embeddings_to_bytes(EmbeddingsFile.of([e.image_id for e in kept], vectors, provenance))

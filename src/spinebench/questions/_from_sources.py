@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Final
 
 from spinebench.benchmark import refuse_existing_benchmark
-from spinebench.catalog import CatalogReport, SourceFolders, build_catalog
+from spinebench.catalog import CatalogReport, ConversionExecutor, SourceFolders, build_catalog
+from spinebench.embeddings import CatalogEncoding
 from spinebench.imaging import ImagingOptions
 from spinebench.questions._build import (
     BuildError,
@@ -52,11 +53,15 @@ def build_from_sources(
     catalog_dir: Path | None = None,
     progress: bool = False,
     on_catalog: Callable[[CatalogReport, Path], None] | None = None,
+    conversions: ConversionExecutor | None = None,
+    remote_encoding: CatalogEncoding | None = None,
 ) -> SourcesBuild:
     """Catalogues `folders` into `catalog_dir` (default `<out>.catalog`), then builds the benchmark `out`.
 
     `on_catalog` is called between the two stages (the CLI prints the catalogue's summary there).
     `settings.synthetic` None: detected from the folders (`spinebench synth` marks its own).
+    `conversions` and `remote_encoding` run the decoding and the embedding elsewhere (a Ray cluster); the
+    outputs are written here and are the same as a local build's.
     """
     settings = settings or BuildSettings()
     readers = folders.readers()  # no source given: a clear error before anything is made
@@ -77,10 +82,15 @@ def build_from_sources(
         workers=workers,
         progress=progress,
         synthetic=synthetic,
+        executor=conversions,
     )
     if on_catalog is not None:
         on_catalog(catalog, catalog_dir)
     built = build_benchmark(
-        catalog_dir, out, dataclasses.replace(settings, synthetic=synthetic), progress=progress
+        catalog_dir,
+        out,
+        dataclasses.replace(settings, synthetic=synthetic),
+        progress=progress,
+        remote_encoding=remote_encoding,
     )
     return SourcesBuild(catalog_dir, catalog, built)
