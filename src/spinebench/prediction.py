@@ -30,6 +30,8 @@ class Prediction:
     # A reasoning model's thinking (a `<think>` block, or the server's reasoning field), kept apart from
     # `response` and never read for the answer.
     reasoning: str | None = None
+    # sha256 of the image bytes the model was sent (providers that re-encode say which bytes), else None.
+    image_sha256: str | None = None
 
     @property
     def failed(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import hashlib
 import io
 import json
 import socket
@@ -123,7 +124,13 @@ def sent_image(server: OpenAIStubServer) -> Image.Image:
 
 def test_answer_text_usage_and_finish_reason(server: OpenAIStubServer) -> None:
     completion = run(complete_once(provider_for(server.base_url), chat()))
-    assert completion == Completion(DEFAULT_ANSWER, input_tokens=100, output_tokens=12, finish_reason="stop")
+    assert completion == Completion(
+        DEFAULT_ANSWER,
+        input_tokens=100,
+        output_tokens=12,
+        finish_reason="stop",
+        image_sha256=hashlib.sha256(SMALL_JPEG).hexdigest(),  # a small JPEG goes as it is
+    )
 
 
 def test_null_content_is_empty_text_and_missing_usage_is_none() -> None:
@@ -134,7 +141,8 @@ def test_null_content_is_empty_text_and_missing_usage_is_none() -> None:
     }
     with OpenAIStubServer(lambda body_, index: StubReply.raw(json.dumps(body).encode())) as stub:
         completion = run(complete_once(provider_for(stub.base_url), chat()))
-    assert completion == Completion("", input_tokens=None, output_tokens=None, finish_reason="length")
+    assert (completion.text, completion.input_tokens, completion.output_tokens) == ("", None, None)
+    assert completion.finish_reason == "length"
 
 
 def test_request_has_system_then_text_then_image_and_the_params(server: OpenAIStubServer) -> None:
@@ -201,13 +209,13 @@ def test_an_image_shared_by_questions_is_encoded_once(
     server: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    encode = openai_compat.jpeg_data_url
+    encode = openai_compat.reencoded_jpeg
 
     def counting(image: bytes, max_side: int, quality: int) -> bytes:
         calls.append(len(image))
         return encode(image, max_side, quality)
 
-    monkeypatch.setattr(openai_compat, "jpeg_data_url", counting)
+    monkeypatch.setattr(openai_compat, "reencoded_jpeg", counting)
     png = image_bytes("PNG", (40, 40))
 
     async def three_questions() -> None:
