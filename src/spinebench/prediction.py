@@ -50,7 +50,7 @@ class Prediction:
             raise ValueError("not a prediction record")
         record["letters"] = tuple(record.get("letters") or ())
         if not with_text:
-            record["response"] = record["judge"] = None
+            record["response"] = record["judge"] = record["image_sha256"] = None
             record["reasoning"] = None
         return cls(**record)
 
