@@ -33,7 +33,7 @@ from spinebench.benchmark import PARQUET_WRITER
 from spinebench.catalog._entry import CatalogEntry, entries_from_table, entries_to_table
 from spinebench.errors import SpineBenchError
 from spinebench.hashing import sha256_bytes
-from spinebench.imaging import ImageDecodeError, ImagingOptions, encode_png, standardise
+from spinebench.imaging import ImageDecodeError, ImagingOptions, encode_rgb_png, standardise_display
 from spinebench.sources import SkippedRecord, SourceImage, pseudonym
 
 CATALOG_NAME: Final = "catalog.parquet"
@@ -114,8 +114,9 @@ class ConversionExecutor(Protocol):
 
 def standardised_png(item: SourceImage, imaging: ImagingOptions) -> StandardisedPNG:
     """Decode and standardise one source image into the catalogue's PNG (ImageDecodeError if it cannot)."""
-    image = standardise(item.path, frame=item.frame, options=imaging)
-    return StandardisedPNG(encode_png(image), image.width, image.height)
+    image = standardise_display(item.path, frame=item.frame, options=imaging)
+    # RGB, as `standardise` gives, without expanding a grey image to three channels first.
+    return StandardisedPNG(encode_rgb_png(image), image.width, image.height)
 
 
 def standardised_png_or_reason(item: SourceImage, imaging: ImagingOptions) -> StandardisedPNG | str:
