@@ -38,7 +38,7 @@ def grey_as_rgb_png(grey: Image.Image, compress_level: int) -> bytes:
     width, height = grey.size
     filtered = _filtered_rows(np.asarray(grey))
     compressor = zlib.compressobj(compress_level, zlib.DEFLATED, 15, 9, zlib.Z_FILTERED)
-    stream = compressor.compress(memoryview(filtered)) + compressor.flush()
+    stream = compressor.compress(filtered.data) + compressor.flush()
     chunk_size = max(ImageFile.MAXBLOCK, width * 4)
     parts = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))]
     view = memoryview(stream)
