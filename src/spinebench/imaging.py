@@ -29,8 +29,8 @@ from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply
 from pydicom.pixels.utils import get_nr_frames, pixel_array
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from spinebench._png import grey_as_rgb_png
 from spinebench.errors import SpineBenchError
+from spinebench.png import grey_as_rgb_png
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -190,7 +190,7 @@ def standardise_file(path: Path, *, options: ImagingOptions = DEFAULT_OPTIONS) -
 
 def encode_rgb_png(image: Image.Image) -> bytes:
     """`encode_png(image.convert("RGB"))`, byte for byte; a grey image is encoded without the conversion and
-    with the row filters chosen on one channel instead of three (see spinebench._png), in less time."""
+    with the row filters chosen on one channel instead of three (see spinebench.png), in less time."""
     if image.mode == "L":
         return grey_as_rgb_png(image, _PNG_COMPRESS_LEVEL)
     return encode_png(image if image.mode == "RGB" else image.convert("RGB"))
