@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -486,3 +487,26 @@ def test_a_reasoning_field_is_kept_apart_from_the_text() -> None:
     assert completion.reasoning == "Spurs? No: the disc is thin."
     with OpenAIStubServer() as stub:
         assert run(complete_once(provider_for(stub.base_url), chat())).reasoning is None
+
+
+def test_a_converted_image_is_read_back_from_the_disk_cache_byte_for_byte(
+    server: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    png = image_bytes("PNG", (50, 40))
+    options = ProviderOptions(base_url=server.base_url, api_key_env=KEY_ENV, image_cache=tmp_path / "as-sent")
+    first = run(complete_once(OpenAICompatProvider("stub-vlm", options), chat(image=png)))
+
+    def no_conversion(image: bytes, max_side: int, quality: int) -> bytes:
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(openai_compat, "reencoded_jpeg", no_conversion)
+    second = run(complete_once(OpenAICompatProvider("stub-vlm", options), chat(image=png)))
+    urls = [request.image_urls[0] for request in server.requests]
+    assert urls[0] == urls[1]
+    sent = base64.b64decode(urls[0].partition(",")[2])
+    assert first.image_sha256 == second.image_sha256 == hashlib.sha256(sent).hexdigest()
+
+
+def test_the_image_cache_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPINEBENCH_IMAGE_CACHE", "off")
+    assert ProviderOptions().image_cache is None
