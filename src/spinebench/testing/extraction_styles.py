@@ -371,6 +371,12 @@ CASES = [
     case("think-without-opening-tag", "Hmm, B or D?</think>\n\nMy final option: [D]", "D", "strict"),
     case("thinking-tag", "<thinking>A?</thinking>Answer: C", "C", "tolerant"),
     case("think-answer-only-inside", "<think>The answer is B.</think>", "", "unparsed"),
+    case("think-magistral-answer-only-inside", "[THINK]The answer is B.[/THINK]", "", "unparsed"),
+    case("think-kimi-answer-only-inside", "◁think▷The answer is probably B.◁/think▷", "", "unparsed"),
+    case("reasoning-tag-answer-only-inside", "<reasoning>The answer is B.</reasoning>", "", "unparsed"),
+    case("think-magistral-then-answer", "[THINK]Maybe A.[/THINK]The answer is B.", "B", "tolerant"),
+    case("think-kimi-then-answer", "◁think▷Maybe A.◁/think▷The answer is B.", "B", "tolerant"),
+    case("think-magistral-unclosed", "[THINK]The answer is B", "", "truncated"),
     case("think-unclosed", "<think>Looking at L4/L5, the disc is", "", "truncated", sll=True),
     case(
         "think-unclosed-after-block",
