@@ -18,15 +18,32 @@ from spinebench.extract._vocabulary import LETTERS, OPTION_SYNONYMS
 
 # Negation turns a mention into a rejection: "no evidence of spondylolisthesis", "option A is unlikely".
 _NEGATION_BEFORE: Final = re.compile(
-    r"[\s(\[\"'“](?:not|no|none|neither|nor|without|exclud\w*|rul(?:e|es|ed|ing)\s+out|rather\s+than"
+    r"[\s(\[\"'“](?:not|no|none|neither|nor|never|cannot|without|exclud\w*|rul(?:e|es|ed|ing)\s+out|rather\s+than"
     r"|instead\s+of|other\s+than|except|against|unlikely|absence\s+of|lack\s+of|than|versus|vs|unlike"
     r"|compared\s+(?:to|with)|in\s+contrast\s+to|as\s+opposed\s+to|normal|preserved|spared|intact"
-    r"|unremarkable|loss\s+of|lost|reversal\s+of|reversed|straightening\s+of|flattening\s+of)\b|n['’]t\b"
+    r"|unremarkable|loss\s+of|lost|reversal\s+of|reversed|straightening\s+of|flattening\s+of"
+    r"|negative\s+for|free\s+of|far\s+from|anything\s+but|non|doubt\w*|incorrect|wrong|false|least|worst"
+    r"|improbable|eliminat\w*|discard\w*|dismiss\w*|reject\w*)\b|n['’]t\b"
 )
+# Said of an option after it: "option A is improbable", "spondylolisthesis was considered and rejected".
 _NEGATION_AFTER: Final = re.compile(
-    r"^\W*(?:[\w'’]+\W+){0,3}?(?:not|unlikely|ruled\s+out|excluded|absent|less\s+likely|incorrect|wrong"
+    r"^\W*(?:[\w'’]+\W+){0,3}?(?:not|never|cannot|unlikely|ruled\s+out|excluded|absent|less|least|worse|worst"
+    r"|incorrect|wrong|false|improbable|inconsistent|distractors?|eliminated|discarded|dismissed|rejected"
     r"|normal|preserved|spared|intact|unremarkable|lost|reversed)\b|^\W*(?:[\w'’]+\W+){0,2}?\w+n['’]t\b"
+    r"|^\s*[-–—=]?\s*(?:no|none|negative)\b"
 )
+# A label before a colon negates what it lists ("Not affected: L5/S1, L3/L4"); a value after it negates
+# what it labels ("Spondylolisthesis: absent", "L5/S1: no").
+_NEGATED_LABEL: Final = re.compile(
+    r"(?:^|[\s(\[*_])(?:not|no|non|un\w+|never|exclud\w*|rul\w*\s+out|negative|absent|normal|spared"
+    r"|rejected|eliminated|incorrect|wrong|false)\b[^:]*$|n['’]t\b[^:]*$"
+)
+_NEGATED_VALUE: Final = re.compile(
+    r"\s*\**\s*(?:not?|none|absent|negative|excluded|ruled\s+out|unlikely|false|incorrect|wrong|normal"
+    r"|spared|preserved)\b"
+)
+# "Every level but L4/L5", "anything but healthy": the `but` excepts, it does not start a new clause.
+_ALL_BUT: Final = re.compile(r"(?:\b(?:all|every|each|any)\b[\w\s]{0,30}|anything|everything)$")
 _CLAUSE_BREAK: Final = re.compile(r"[,;:—]|\s(?:–|but|whereas|while|however|although|though)\b")
 _LEVEL: Final = re.compile(r"l(\d)([ls])(\d)")  # an option's words joined: "l4l5", "l5s1"
 _WORD: Final = re.compile(r"[^\W_]+")
@@ -41,7 +58,23 @@ def _negated(low: str, start: int, end: int) -> bool:
     clause_end = break_starts[after_index] if after_index < len(break_starts) else len(low)
     # The space in front lets a negation that opens the clause match the leading `[\s(...]` of the pattern.
     before = f" {low[clause_start:start]}"
-    return bool(_NEGATION_BEFORE.search(before) or _NEGATION_AFTER.search(low[end:clause_end]))
+    if _NEGATION_BEFORE.search(before) or _NEGATION_AFTER.search(low[end:clause_end]):
+        return True
+    if before_index >= 0 and low[break_starts[before_index] : clause_start].strip() == "but":
+        previous_start = break_ends[before_index - 1] if before_index > 0 else 0
+        if _ALL_BUT.search(low, previous_start, break_starts[before_index]):
+            return True
+    colon = low.rfind(":", 0, start)
+    if colon >= 0 and not _SENTENCE_GAP.search(low, colon, start):
+        label_start = max(low.rfind(mark, 0, colon) for mark in (".", ";", "\n", ":")) + 1
+        if _NEGATED_LABEL.search(low, label_start, colon):
+            return True
+    if after_index < len(break_starts) and low.startswith(":", break_starts[after_index]):
+        return _NEGATED_VALUE.match(low, break_ends[after_index]) is not None
+    return False
+
+
+_SENTENCE_GAP: Final = re.compile(r"[.;\n]")
 
 
 @lru_cache(maxsize=4)

@@ -1,9 +1,9 @@
 """Reasoning models: the `<think>` block is stored apart from the answer and never parsed.
 
 Reasoning models write `<think>...</think>` before the answer (or `<thinking>`, `<reasoning>`, Magistral's
-`[THINK]...[/THINK]`, Kimi-VL's `◁think▷...◁/think▷`: all read alike); some servers drop the opening tag (it was in
-the chat template), so everything up to the last `</think>` is reasoning. A block that never closes means
-the model ran out of tokens while thinking: there is no answer to read (stage `truncated`).
+`[THINK]...[/THINK]`, Kimi-VL's `◁think▷...◁/think▷`: all read alike); some servers drop the opening tag
+(it was in the chat template), so everything up to the last `</think>` is reasoning. A block that never
+closes means the model ran out of tokens while thinking: there is no answer to read (stage `truncated`).
 """
 
 from __future__ import annotations
