@@ -52,8 +52,14 @@ _SET_HEDGE: Final = re.compile(
 )
 
 
+# A lone "?" just before the conclusion queries what follows ("L4/L5, L5/S1, ? L3/L4"): "? " ends a unit.
+_QUERY_BEFORE: Final = re.compile(r"(?:^|[\s,;(\[])\?\s*$")
+
+
 def hedged_conclusion(low: str, start: int, *, multiple: bool) -> bool:
     """Whether the lowercased reply hedges from `start` (the conclusion's first unit) to its end."""
     if _CONCLUSION_HEDGE.search(low, start) is not None:
+        return True
+    if _QUERY_BEFORE.search(low, max(0, start - 4), start) is not None:
         return True
     return multiple and _SET_HEDGE.search(low, start) is not None
