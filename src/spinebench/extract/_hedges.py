@@ -14,7 +14,8 @@ from typing import Final
 
 _HEDGE: Final = re.compile(r"\b(?:or|either)\b")
 # After a letter set: "B or C", "B/C", and the same in other languages ("B o C", "B oder C", "B ou C").
-_TRAILING_HEDGE: Final = re.compile(r"[\s,]*(?:(?:or|o|oder|ou|oppure|ou\s+bien)\b|/|或)")
+# A "?" after the set questions it ("The answer is B?", "Answer: B, C, D?").
+_TRAILING_HEDGE: Final = re.compile(r"[\s,]*(?:(?:or|o|oder|ou|oppure|ou\s+bien)\b|/|或|\?)")
 
 # Matched on lowercased text. Each alternative names a second option kept open, or doubt about the first.
 _CONCLUSION_HEDGE: Final = re.compile(
@@ -36,6 +37,8 @@ _CONCLUSION_HEDGE: Final = re.compile(
     r"|(?:also|equally)\s+(?:plausible|possible|likely|reasonable|consistent)\b|plausible\b|equally\b"
     r"|not\s+(?:be\s+)?(?:excluded|ruled\s+out)\b|otherwise\s+(?:option\s+)?[a-e](?![a-z0-9'’])"
     r"|else\b|followed\s+(?:closely\s+)?by\b|closely\s+followed\b"
+    r"|also\s+fits?\b|low\s+confidence|not\s+(?:sure|confident|certain)\b|unsure\b|unless\b"
+    r"|in\s+which\s+case\b|if\s+forced\b|guess\b|hard\s+to\s+say\b|(?:might|could)\s+be\b"
     r"|questionable\b|borderline\b|uncertain\b|equivocal\b|indeterminate\b|doubtful\b"
     r"|or\s+(?:options?\s+|choices?\s+)?[(\[]?[a-e](?![a-z0-9'’])(?!\s+[a-z])"  # "B (60%) or D (40%)"
     r"|aunque\b|podr[ií]a\b|quiz[aá]s?\b|tal\s+vez\b|eventuell\b|vielleicht\b|m[öo]glich"

@@ -30,6 +30,7 @@ _NEGATION_AFTER: Final = re.compile(
     r"^\W*(?:[\w'’]+\W+){0,3}?(?:not|never|cannot|unlikely|ruled\s+out|excluded|absent|less|least|worse|worst"
     r"|incorrect|wrong|false|improbable|inconsistent|distractors?|eliminated|discarded|dismissed|rejected"
     r"|normal|preserved|spared|intact|unremarkable|lost|reversed)\b|^\W*(?:[\w'’]+\W+){0,2}?\w+n['’]t\b"
+    r"|^\W*(?:would|could|might)\b(?!\s+(?:be\s+)?(?:my|the)\s+(?:final\s+)?(?:answer|choice|pick)\b)"
     r"|^\s*[-–—=]?\s*(?:no|none|negative)\b"
 )
 # A label before a colon negates what it lists ("Not affected: L5/S1, L3/L4"); a value after it negates
@@ -69,6 +70,9 @@ def _negated(low: str, start: int, end: int) -> bool:
     clause_end = break_starts[after_index] if after_index < len(break_starts) else len(low)
     # The space in front lets a negation that opens the clause match the leading `[\s(...]` of the pattern.
     before = f" {low[clause_start:start]}"
+    # "For option D, one would expect...": the clause is the topic of a hypothesis, not an answer.
+    if before.strip() in ("for", "with", "in") and low.startswith("option", start):
+        return True
     if _NEGATION_BEFORE.search(before) or _NEGATION_AFTER.search(low[end:clause_end]):
         return True
     if before_index >= 0 and low[break_starts[before_index] : clause_start].strip() == "but":

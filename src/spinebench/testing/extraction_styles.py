@@ -513,4 +513,43 @@ CASES = [
     case("text-whole-spine-healthy", "The whole spine is healthy.", "E", "text"),
     case("answer-then-rejected-other", "The answer is C, not A.", "C", "tolerant"),
     case("rejected-then-answer", "Option A is unlikely; the answer is C.", "C", "tolerant"),
+    case(
+        "think-begin-of-thought-answer-only-inside",
+        "<|begin_of_thought|>The answer is B.<|end_of_thought|>",
+        "",
+        "unparsed",
+    ),
+    case("hedge-question-mark-after-answer", "The answer is B?", "", "unparsed"),
+    case("sll-hedge-question-mark-after-set", "Answer: B, C, D?", "", "unparsed", sll=True),
+    case("hedge-low-confidence-also-fits", "Answer: B (low confidence; C also fits)", "", "unparsed"),
+    case(
+        "hedge-unless-in-which-case",
+        "The answer is B unless the slip is real, in which case A.",
+        "",
+        "unparsed",
+    ),
+    case("hedge-might-be", "It might be C.", "", "unparsed"),
+    case("hedge-if-forced", "None of the options fit; if forced, C.", "", "unparsed"),
+    case(
+        "hypothesis-would-be-correct-if",
+        "Option A would be correct if there were a slip, but there isn't.",
+        "",
+        "unparsed",
+    ),
+    case(
+        "hypothesis-for-option",
+        "The lateral lumbar radiograph shows the vertebral bodies.\n\n"
+        "For option D, one would expect loss of vertebral height.",
+        "",
+        "unparsed",
+    ),
+    case(
+        "hypothesis-would-typically-show",
+        "The lateral lumbar radiograph shows the vertebral bodies.\n\n"
+        "Option A would typically show an anterior slip.",
+        "",
+        "unparsed",
+    ),
+    case("text-positive-for", "Positive for spondylolisthesis.", "A", "text"),
+    case("go-for-option", "I go for option D.", "D", "tolerant"),
 ]
