@@ -1,15 +1,19 @@
 """Throughput of `spinebench eval` against a local OpenAI-compatible stub that answers instantly.
 
-Generates a benchmark of N questions (sharing a few small JPEG images, so disk is not what is measured),
-starts the stub server in its own process (its CPU is not ours), and runs the full pipeline: stream
-questions, build prompts, encode images, HTTP through the official client, extract, append predictions,
-score. Each size runs in a fresh process so peak RSS is comparable across N.
+Generates a benchmark of N questions, each with its own distinct 256x256 PNG (as ../shared/perf does: no
+image is reused, so no in-memory cache flatters the figure), starts the stub server in its own process (its
+CPU is not ours), and runs the full pipeline: stream questions, build prompts, convert images, HTTP through
+the official client, extract, append predictions, score. Each size runs twice in fresh processes against one
+fresh image cache: "cold" converts every image (a benchmark's first run on this machine), "warm" finds them
+in the cache (every later run, any model). Peak RSS is per process, so comparable across N.
 
-    python bench/eval_throughput.py                 # N = 5,000, 10,000, 20,000
+    python bench/eval_throughput.py                 # N = 2,000 and 8,000
+    python bench/eval_throughput.py --sizes 2000 8000 64878
     python bench/eval_throughput.py --sizes 20000 --model random   # harness alone, no HTTP
 
-Prints questions/second, harness CPU ms per question (user + system of this process) and peak RSS.
-Target: under 2 ms CPU per question, and memory flat as N grows.
+Prints questions/second, harness CPU ms per question (user + system of this process, from after start-up to
+the scores) and peak RSS, then the marginal CPU per question between the first and last size, which
+removes fixed costs. Target (issue 18): at most 1 ms at the margin, and peak RSS flat in N.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import resource
 import subprocess
@@ -25,24 +30,31 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from spinebench.benchmark import Benchmark, BenchmarkWriter, Question
 from spinebench.models import ProviderOptions
 from spinebench.run import EvalSettings, evaluate
-from spinebench.synth import PhantomSpec, render_phantom
 from spinebench.taxonomy import ANSWER_CLASSES, LETTERS, LEVELS
 
 STUB_ANSWER = "The image shows a lumbar spine.\nMy final option: [B]"
 
 
+def distinct_png(noise: np.random.Generator) -> bytes:
+    """A 256x256 grey PNG of smoothed noise (~47 KB), like ../shared/perf/make_data.py's."""
+    coarse = Image.fromarray(noise.integers(0, 256, (32, 32), dtype=np.uint8), "L")
+    smooth = np.asarray(coarse.resize((256, 256), Image.Resampling.BILINEAR), dtype=np.int16)
+    pixels = np.clip(smooth + noise.integers(-12, 13, (256, 256)), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def generate(out: Path, size: int, seed: int = 0) -> Benchmark:
     rng = random.Random(seed)
+    noise = np.random.default_rng(seed)
     writer = BenchmarkWriter(out, name=f"throughput-{size}", seed=seed)
-    images = []
-    for index in range(64):
-        buffer = io.BytesIO()
-        finding = ANSWER_CLASSES[index % len(ANSWER_CLASSES)]
-        render_phantom(PhantomSpec(finding, size=256, seed=index)).save(buffer, format="JPEG", quality=90)
-        images.append(writer.add_image(buffer.getvalue()))
     for number in range(size):
         multiple = number % 3 == 2
         options = tuple(rng.sample(LEVELS, 5)) if multiple else tuple(rng.sample(ANSWER_CLASSES, 5))
@@ -53,7 +65,7 @@ def generate(out: Path, size: int, seed: int = 0) -> Benchmark:
             Question(
                 id=f"q{number:07d}",
                 task="SLL" if multiple else "SDD",
-                image=images[number % len(images)],
+                image=writer.add_image(distinct_png(noise)),
                 question="Which levels are affected?" if multiple else "What is the most likely diagnosis?",
                 options=options,
                 answer=answer,
@@ -122,29 +134,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 10_000, 20_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 8_000])
     parser.add_argument("--model", default="openai:stub", help="openai:<name> (stub server) or a baseline")
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--single", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.single is not None:
         print(json.dumps(measure(args.single, args.model, args.concurrency)))
         return
-    print(f"model {args.model}, concurrency {args.concurrency}")
-    print(f"{'questions':>10} {'q/s':>8} {'CPU ms/q':>9} {'peak RSS MB':>12}")
+    print(f"model {args.model}, concurrency {args.concurrency}, a distinct image per question")
+    print(f"{'questions':>10} {'cache':>6} {'q/s':>8} {'CPU ms/q':>9} {'peak RSS MB':>12}")
+    cpu: dict[str, dict[int, float]] = {"cold": {}, "warm": {}}
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as temp:
             generate(Path(temp) / "bench", size)  # here, so the measured process only evaluates
-            child = subprocess.run(
-                [sys.executable, __file__, "--single", str(Path(temp) / "bench"), "--model", args.model,
-                 "--concurrency", str(args.concurrency)],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-        row = json.loads(child.stdout.strip().splitlines()[-1])
-        print(
-            f"{row['questions']:>10} {row['questions_per_s']:>8.0f} {row['cpu_ms_per_question']:>9.3f} "
-            f"{row['peak_rss_mb']:>12.1f}"
-        )
+            environment = dict(os.environ, SPINEBENCH_IMAGE_CACHE=str(Path(temp) / "as-sent"))
+            for state in ("cold", "warm"):
+                child = subprocess.run(
+                    [sys.executable, __file__, "--single", str(Path(temp) / "bench"), "--model", args.model,
+                     "--concurrency", str(args.concurrency)],
+                    capture_output=True, text=True, check=True, env=environment,
+                )  # fmt: skip
+                row = json.loads(child.stdout.strip().splitlines()[-1])
+                cpu[state][size] = row["cpu_ms_per_question"] * size
+                print(
+                    f"{row['questions']:>10} {state:>6} {row['questions_per_s']:>8.0f} "
+                    f"{row['cpu_ms_per_question']:>9.3f} {row['peak_rss_mb']:>12.1f}"
+                )
+    if len(args.sizes) > 1:
+        first, last = args.sizes[0], args.sizes[-1]
+        for state, totals in cpu.items():
+            margin = (totals[last] - totals[first]) / (last - first)
+            print(f"marginal CPU per question, {first} -> {last}, {state}: {margin:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,12 @@ from spinebench.catalog import SourceFolders
 from spinebench.synth import write_synthetic_sources
 
 
+@pytest.fixture(autouse=True)
+def _image_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Images converted for sending are cached per test session, never in the user's own cache."""
+    monkeypatch.setenv("SPINEBENCH_IMAGE_CACHE", str(tmp_path_factory.getbasetemp() / "as-sent"))
+
+
 @pytest.fixture
 def sample_copy(tmp_path: Path) -> Path:
     """A writable copy of the bundled sample benchmark."""

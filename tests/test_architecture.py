@@ -14,7 +14,7 @@ PACKAGE = Path(spinebench.__file__).parent
 
 # Each unit (a top-level module or subpackage of spinebench) may import only from its own layer or lower.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"spinebench", "errors", "taxonomy", "hashing", "stats", "display"}),
+    frozenset({"spinebench", "errors", "taxonomy", "hashing", "stats", "display", "png"}),
     frozenset({"models"}),  # answers chat requests; knows nothing of the task
     frozenset({"imaging", "benchmark", "extract", "prediction"}),  # shared formats
     frozenset({"sources"}),

@@ -30,15 +30,18 @@ from pydicom.pixels.utils import get_nr_frames, pixel_array
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from spinebench.errors import SpineBenchError
+from spinebench.png import grey_as_rgb_png
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "ImageDecodeError",
     "ImagingOptions",
     "encode_png",
+    "encode_rgb_png",
     "is_dicom",
     "standardise",
     "standardise_dicom",
+    "standardise_display",
     "standardise_file",
 ]
 
@@ -117,9 +120,17 @@ def standardise(
     path: Path, *, frame: int | None = None, options: ImagingOptions = DEFAULT_OPTIONS
 ) -> Image.Image:
     """The standardised RGB image of any supported file, dispatched on its content rather than its name."""
+    return standardise_display(path, frame=frame, options=options).convert("RGB")
+
+
+def standardise_display(
+    path: Path, *, frame: int | None = None, options: ImagingOptions = DEFAULT_OPTIONS
+) -> Image.Image:
+    """`standardise`, except that a grey DICOM stays a grey (L) image: the catalogue writes it as the same RGB
+    PNG (`encode_rgb_png`) without expanding it to three channels first."""
     path = Path(path)
     if is_dicom(path):
-        return standardise_dicom(path, frame=frame, options=options)
+        return _dicom_display(path, frame, options)
     return standardise_file(path, options=options)
 
 
@@ -127,7 +138,10 @@ def standardise_dicom(
     path: Path, *, frame: int | None = None, options: ImagingOptions = DEFAULT_OPTIONS
 ) -> Image.Image:
     """Decode one frame of a DICOM file (the middle one by default) to a display-ready RGB image."""
-    path = Path(path)
+    return _dicom_display(Path(path), frame, options).convert("RGB")
+
+
+def _dicom_display(path: Path, frame: int | None, options: ImagingOptions) -> Image.Image:
     ds = _read_dataset(path)
     try:
         with warnings.catch_warnings():
@@ -163,7 +177,8 @@ def standardise_file(path: Path, *, options: ImagingOptions = DEFAULT_OPTIONS) -
         ) from exc
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         # Quirk: 16-bit PNGs often hold 10-12 bit data; stretch like a DICOM without a window.
-        return _finish(_grey_to_pixels(np.asarray(image), Dataset(), options, invert=False), options)
+        grey = _grey_to_pixels(np.asarray(image), Dataset(), options, invert=False)
+        return _finish(grey, options).convert("RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
         # Transparent areas carry no signal; black is the background of a radiograph.
         rgba = image.convert("RGBA")
@@ -171,6 +186,14 @@ def standardise_file(path: Path, *, options: ImagingOptions = DEFAULT_OPTIONS) -
     rgb = image.convert("RGB")
     rgb.info.clear()  # text chunks and EXIF of the source (which may name the patient) stay behind
     return _bound(rgb, options.max_side)
+
+
+def encode_rgb_png(image: Image.Image) -> bytes:
+    """`encode_png(image.convert("RGB"))`, byte for byte; a grey image is encoded without the conversion and
+    with the row filters chosen on one channel instead of three (see spinebench.png), in less time."""
+    if image.mode == "L":
+        return grey_as_rgb_png(image, _PNG_COMPRESS_LEVEL)
+    return encode_png(image if image.mode == "RGB" else image.convert("RGB"))
 
 
 def encode_png(image: Image.Image) -> bytes:
@@ -300,20 +323,31 @@ def _grey_to_pixels(
     """Modality LUT, then VOI (or the percentile stretch), then optional inversion, as 8-bit values."""
     # Each step maps values one by one (only the stretch bounds look at the whole image), so integer data is
     # mapped once per distinct stored value and then looked up: several times faster on large radiographs.
-    index: NDArray[np.int64] | None = None
+    low: int | None = None  # set when integer data is mapped through a table of its levels low..high
     levels = arr
     if np.issubdtype(arr.dtype, np.integer) and arr.dtype.itemsize <= 4 and arr.size:
         low, high = int(arr.min()), int(arr.max())
         if high - low < arr.size:
-            index = np.subtract(arr, low, dtype=np.int64)
             levels = np.arange(low, high + 1, dtype=np.int64)
+        else:
+            low = None
     values = apply_modality_lut(levels, view).astype(np.float64)
     unit = _apply_voi(values, view) if options.use_stored_window else None
     if unit is None:
-        sample = _subsample(values) if index is None else values[_subsample(index)]
+        sample = _subsample(values) if low is None else values[_subsample(arr).astype(np.int64) - low]
         unit = _stretch(values, sample, options.fallback_percentiles)
     pixels = _quantise(1.0 - unit if invert else unit)
-    return pixels if index is None else pixels[index]
+    if low is None:
+        return pixels
+    if low >= 0 and high < 1 << 16:
+        # Stored values index a table from 0 directly: no full-size array of offsets is built.
+        table = np.zeros(high + 1, dtype=np.uint8)
+        table[low:] = pixels
+        looked_up: NDArray[np.uint8] = np.take(table, arr)
+        return looked_up
+    offsets = np.subtract(arr, low, dtype=np.intp)
+    shifted: NDArray[np.uint8] = np.take(pixels, offsets)
+    return shifted
 
 
 def _frame_view(ds: Dataset, index: int) -> Dataset:
@@ -427,9 +461,10 @@ def _quantise(unit: NDArray[np.float64]) -> NDArray[np.uint8]:
 
 
 def _finish(pixels: NDArray[np.uint8], options: ImagingOptions) -> Image.Image:
+    """The display image, resized: grey (L) or RGB. Callers expand grey to RGB after the resize, which then
+    does a third of the work."""
     image = Image.fromarray(np.ascontiguousarray(pixels))
-    # Resizing the grey image before expanding to RGB does a third of the work.
-    return _bound(image, options.max_side).convert("RGB")
+    return _bound(image, options.max_side)
 
 
 def _bound(image: Image.Image, max_side: int) -> Image.Image:

@@ -30,6 +30,8 @@ class Prediction:
     # A reasoning model's thinking (a `<think>` block, or the server's reasoning field), kept apart from
     # `response` and never read for the answer.
     reasoning: str | None = None
+    # sha256 of the image bytes the model was sent (providers that re-encode say which bytes), else None.
+    image_sha256: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -48,7 +50,7 @@ class Prediction:
             raise ValueError("not a prediction record")
         record["letters"] = tuple(record.get("letters") or ())
         if not with_text:
-            record["response"] = record["judge"] = None
+            record["response"] = record["judge"] = record["image_sha256"] = None
             record["reasoning"] = None
         return cls(**record)
 

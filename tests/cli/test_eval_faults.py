@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spinebench.cli import app
-from spinebench.run import PREDICTIONS, RUN_JSON
+from spinebench.run import PREDICTIONS, RUN_JSON, RunDirectory
 from spinebench.testing import OpenAIStubServer, StubReply
 
 runner = CliRunner()
@@ -203,9 +203,10 @@ def test_ctrl_c_says_how_many_answers_are_saved_and_how_to_resume(tmp_path: Path
             output, _ = process.communicate(timeout=30)
         finally:
             process.kill()
-    saved = len((out / PREDICTIONS).read_text().splitlines())
+    # What the message counts: answers kept for scoring (a request cut off by Ctrl-C may leave an error line).
+    saved = sum(1 for p in RunDirectory(out).load_predictions(with_text=False).values() if not p.failed)
     assert process.returncode == 130, output
-    assert f"{saved} answers saved" in output and "same command" in output and "resume" in output
+    assert f"{saved} answers saved" in output and "same command" in output and "resume" in output, output
 
 
 def test_a_hostile_model_name_in_run_json_reaches_the_leaderboard_without_control_codes(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import hashlib
 import io
 import json
 import socket
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -123,7 +125,13 @@ def sent_image(server: OpenAIStubServer) -> Image.Image:
 
 def test_answer_text_usage_and_finish_reason(server: OpenAIStubServer) -> None:
     completion = run(complete_once(provider_for(server.base_url), chat()))
-    assert completion == Completion(DEFAULT_ANSWER, input_tokens=100, output_tokens=12, finish_reason="stop")
+    assert completion == Completion(
+        DEFAULT_ANSWER,
+        input_tokens=100,
+        output_tokens=12,
+        finish_reason="stop",
+        image_sha256=hashlib.sha256(SMALL_JPEG).hexdigest(),  # a small JPEG goes as it is
+    )
 
 
 def test_null_content_is_empty_text_and_missing_usage_is_none() -> None:
@@ -134,7 +142,8 @@ def test_null_content_is_empty_text_and_missing_usage_is_none() -> None:
     }
     with OpenAIStubServer(lambda body_, index: StubReply.raw(json.dumps(body).encode())) as stub:
         completion = run(complete_once(provider_for(stub.base_url), chat()))
-    assert completion == Completion("", input_tokens=None, output_tokens=None, finish_reason="length")
+    assert (completion.text, completion.input_tokens, completion.output_tokens) == ("", None, None)
+    assert completion.finish_reason == "length"
 
 
 def test_request_has_system_then_text_then_image_and_the_params(server: OpenAIStubServer) -> None:
@@ -201,13 +210,13 @@ def test_an_image_shared_by_questions_is_encoded_once(
     server: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    encode = openai_compat.jpeg_data_url
+    encode = openai_compat.reencoded_jpeg
 
     def counting(image: bytes, max_side: int, quality: int) -> bytes:
         calls.append(len(image))
         return encode(image, max_side, quality)
 
-    monkeypatch.setattr(openai_compat, "jpeg_data_url", counting)
+    monkeypatch.setattr(openai_compat, "reencoded_jpeg", counting)
     png = image_bytes("PNG", (40, 40))
 
     async def three_questions() -> None:
@@ -478,3 +487,26 @@ def test_a_reasoning_field_is_kept_apart_from_the_text() -> None:
     assert completion.reasoning == "Spurs? No: the disc is thin."
     with OpenAIStubServer() as stub:
         assert run(complete_once(provider_for(stub.base_url), chat())).reasoning is None
+
+
+def test_a_converted_image_is_read_back_from_the_disk_cache_byte_for_byte(
+    server: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    png = image_bytes("PNG", (50, 40))
+    options = ProviderOptions(base_url=server.base_url, api_key_env=KEY_ENV, image_cache=tmp_path / "as-sent")
+    first = run(complete_once(OpenAICompatProvider("stub-vlm", options), chat(image=png)))
+
+    def no_conversion(image: bytes, max_side: int, quality: int) -> bytes:
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(openai_compat, "reencoded_jpeg", no_conversion)
+    second = run(complete_once(OpenAICompatProvider("stub-vlm", options), chat(image=png)))
+    urls = [request.image_urls[0] for request in server.requests]
+    assert urls[0] == urls[1]
+    sent = base64.b64decode(urls[0].partition(",")[2])
+    assert first.image_sha256 == second.image_sha256 == hashlib.sha256(sent).hexdigest()
+
+
+def test_the_image_cache_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPINEBENCH_IMAGE_CACHE", "off")
+    assert ProviderOptions().image_cache is None

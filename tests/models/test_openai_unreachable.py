@@ -30,7 +30,9 @@ def _blackhole(monkeypatch: pytest.MonkeyPatch, seen: list[Any]) -> None:
     real = openai.AsyncOpenAI
 
     def client(**kwargs: Any) -> openai.AsyncOpenAI:
-        return real(**kwargs, http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
+        # In place of the provider's own transport (the lean keep-alive one for http:// URLs).
+        kwargs["http_client"] = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+        return real(**kwargs)
 
     monkeypatch.setattr(openai_compat.openai, "AsyncOpenAI", client)
 

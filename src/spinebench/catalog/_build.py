@@ -34,7 +34,7 @@ from spinebench.catalog._entry import CatalogEntry, entries_from_table, entries_
 from spinebench.catalog._grades import scaled_grades, source_size
 from spinebench.errors import SpineBenchError
 from spinebench.hashing import sha256_bytes
-from spinebench.imaging import ImageDecodeError, ImagingOptions, encode_png, standardise
+from spinebench.imaging import ImageDecodeError, ImagingOptions, encode_rgb_png, standardise_display
 from spinebench.sources import SkippedRecord, SourceImage, pseudonym
 
 CATALOG_NAME: Final = "catalog.parquet"
@@ -123,11 +123,13 @@ class ConversionExecutor(Protocol):
 
 def standardised_png(item: SourceImage, imaging: ImagingOptions) -> StandardisedPNG:
     """Decode and standardise one source image into the catalogue's PNG (ImageDecodeError if it cannot)."""
-    image = standardise(item.path, frame=item.frame, options=imaging)
+    image = standardise_display(item.path, frame=item.frame, options=imaging)
     source = source_size(item.path) if _has_points(item) else None
+    # RGB, as `standardise` gives, without expanding a grey image to three channels first.
+    png = encode_rgb_png(image)
     if source is None:
-        return StandardisedPNG(encode_png(image), image.width, image.height)
-    return StandardisedPNG(encode_png(image), image.width, image.height, *source)
+        return StandardisedPNG(png, image.width, image.height)
+    return StandardisedPNG(png, image.width, image.height, *source)
 
 
 def _has_points(item: SourceImage) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
 import os
@@ -26,8 +27,7 @@ def require_ray() -> ModuleType:
     """The `ray` module, or a clear error saying how to install it (imported only when asked for)."""
     if importlib.util.find_spec("ray") is None:
         raise ClusterError("--ray needs Ray, not installed here: pip install 'spinebench[ray]'")
-    import ray
-
+    ray: ModuleType = importlib.import_module("ray")
     return ray
 
 

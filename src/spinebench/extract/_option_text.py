@@ -18,16 +18,45 @@ from spinebench.extract._vocabulary import LETTERS, OPTION_SYNONYMS
 
 # Negation turns a mention into a rejection: "no evidence of spondylolisthesis", "option A is unlikely".
 _NEGATION_BEFORE: Final = re.compile(
-    r"[\s(\[\"'“](?:not|no|none|neither|nor|without|exclud\w*|rul(?:e|es|ed|ing)\s+out|rather\s+than"
+    r"[\s(\[\"'“](?:not|no|none|neither|nor|never|cannot|without|exclud\w*|rul(?:e|es|ed|ing)\s+out|rather\s+than"
     r"|instead\s+of|other\s+than|except|against|unlikely|absence\s+of|lack\s+of|than|versus|vs|unlike"
     r"|compared\s+(?:to|with)|in\s+contrast\s+to|as\s+opposed\s+to|normal|preserved|spared|intact"
-    r"|unremarkable|loss\s+of|lost|reversal\s+of|reversed|straightening\s+of|flattening\s+of)\b|n['’]t\b"
+    r"|unremarkable|loss\s+of|lost|reversal\s+of|reversed|straightening\s+of|flattening\s+of"
+    r"|negative\s+for|free\s+of|far\s+from|anything\s+but|non|doubt\w*|incorrect|wrong|false|least|worst"
+    r"|improbable|eliminat\w*|discard\w*|dismiss\w*|reject\w*)\b|n['’]t\b"
 )
+# Said of an option after it: "option A is improbable", "spondylolisthesis was considered and rejected".
 _NEGATION_AFTER: Final = re.compile(
-    r"^\W*(?:[\w'’]+\W+){0,3}?(?:not|unlikely|ruled\s+out|excluded|absent|less\s+likely|incorrect|wrong"
+    r"^\W*(?:[\w'’]+\W+){0,3}?(?:not|never|cannot|unlikely|ruled\s+out|excluded|absent|less|least|worse|worst"
+    r"|incorrect|wrong|false|improbable|inconsistent|distractors?|eliminated|discarded|dismissed|rejected"
     r"|normal|preserved|spared|intact|unremarkable|lost|reversed)\b|^\W*(?:[\w'’]+\W+){0,2}?\w+n['’]t\b"
+    r"|^\W*(?:would|could|might)\b(?!\s+(?:be\s+)?(?:my|the)\s+(?:final\s+)?(?:answer|choice|pick)\b)"
+    r"|^\s*[-–—=]?\s*(?:no|none|negative)\b"
 )
+# A label before a colon negates what it lists ("Not affected: L5/S1, L3/L4"); a value after it negates
+# what it labels ("Spondylolisthesis: absent", "L5/S1: no").
+_NEGATED_LABEL: Final = re.compile(
+    r"(?:^|[\s(\[*_])(?:not|no|non|un\w+|never|exclud\w*|rul\w*\s+out|negative|absent|normal|spared"
+    r"|rejected|eliminated|incorrect|wrong|false)\b[^:]*$|n['’]t\b[^:]*$"
+)
+_NEGATED_VALUE: Final = re.compile(
+    r"\s*\**\s*(?:not?|none|absent|negative|excluded|ruled\s+out|unlikely|false|incorrect|wrong|normal"
+    r"|spared|preserved)\b"
+)
+# "Every level but L4/L5", "anything but healthy": the `but` excepts, it does not start a new clause.
+_ALL_BUT: Final = re.compile(r"(?:\b(?:all|every|each|any)\b[\w\s]{0,30}|anything|everything)$")
 _CLAUSE_BREAK: Final = re.compile(r"[,;:—]|\s(?:–|but|whereas|while|however|although|though)\b")
+_PART_OF_SPINE: Final = re.compile(
+    r"\b(?:otherwise|rest|remaining|remainder|other|others|elsewhere|apart\s+from|aside\s+from|besides"
+    r"|except|alignment|aligned|discs?|heights?|bodies|curve|curvature|lordosis|facets?|canal|density"
+    r"|levels?|segments?)\b"
+)
+# Two levels joined as a range: "L3/L4 through L5/S1", "L3-4 to L5-S1", "L2/L3–L4/L5".
+_RANGE_END: Final = r"l([1-5])\s*[/\-‐–]\s*(?:l?[2-5]|s1)"
+_LEVEL_RANGE: Final = re.compile(
+    rf"(?<![a-z0-9]){_RANGE_END}\s*(?:through|thru|to|until|till|down\s+to|[-‐–—])\s*"
+    rf"{_RANGE_END}(?![a-z0-9])"
+)
 _LEVEL: Final = re.compile(r"l(\d)([ls])(\d)")  # an option's words joined: "l4l5", "l5s1"
 _WORD: Final = re.compile(r"[^\W_]+")
 
@@ -41,7 +70,33 @@ def _negated(low: str, start: int, end: int) -> bool:
     clause_end = break_starts[after_index] if after_index < len(break_starts) else len(low)
     # The space in front lets a negation that opens the clause match the leading `[\s(...]` of the pattern.
     before = f" {low[clause_start:start]}"
-    return bool(_NEGATION_BEFORE.search(before) or _NEGATION_AFTER.search(low[end:clause_end]))
+    # "For option D, one would expect...": the clause is the topic of a hypothesis, not an answer.
+    if before.strip() in ("for", "with", "in") and low.startswith("option", start):
+        return True
+    if _NEGATION_BEFORE.search(before) or _NEGATION_AFTER.search(low[end:clause_end]):
+        return True
+    if before_index >= 0 and low[break_starts[before_index] : clause_start].strip() == "but":
+        previous_start = break_ends[before_index - 1] if before_index > 0 else 0
+        if _ALL_BUT.search(low, previous_start, break_starts[before_index]):
+            return True
+    colon = low.rfind(":", 0, start)
+    if colon >= 0 and not _SENTENCE_GAP.search(low, colon, start):
+        label_start = max(low.rfind(mark, 0, colon) for mark in (".", ";", "\n", ":")) + 1
+        if _NEGATED_LABEL.search(low, label_start, colon):
+            return True
+    if after_index < len(break_starts):
+        after_break = low[break_starts[after_index] : break_ends[after_index]].strip()
+        if after_break == ":":
+            return _NEGATED_VALUE.match(low, break_ends[after_index]) is not None
+        if after_break == "but":  # "spondylolisthesis was considered but dismissed"
+            return _DISMISSED.match(low, break_ends[after_index]) is not None
+    return False
+
+
+_SENTENCE_GAP: Final = re.compile(r"[.;\n]")
+_DISMISSED: Final = re.compile(
+    r"\s*(?:(?:was|is|then|quickly|later)\s+)*(?:dismissed|rejected|discarded|excluded|eliminated|ruled\s+out)\b"
+)
 
 
 @lru_cache(maxsize=4)
@@ -64,18 +119,42 @@ def _named_options(low: str, options: Sequence[str]) -> tuple[frozenset[str], bo
     named: set[str] = set()
     rejected = False
     inside = _nested_spans([(start, end) for start, end, _ in spans])
+    partly = _PART_OF_SPINE.search(low) is not None
     for start, end, letter in spans:
         # A shorter option inside a longer one's mention ("stenosis" in "spinal canal stenosis") is not named.
         if (start, end) in inside:
             continue
-        if _negated(low, start, end):
+        # "Alignment is normal", "otherwise healthy": a part said to be normal is not a healthy spine.
+        if _negated(low, start, end) or (partly and _is_healthy(options[LETTERS.index(letter)])):
             rejected = True
         else:
             named.add(letter)
+    named |= _levels_within_ranges(low, options)
     # A name that is part of another option ("stenosis" beside "spinal canal stenosis") may mean either.
     if any(_inside_another(letter, options) for letter in named):
         return frozenset(), True
     return frozenset(named), rejected
+
+
+def _levels_within_ranges(low: str, options: Sequence[str]) -> set[str]:
+    """The level options strictly inside a range of levels the unit names ("from L3/L4 through L5/S1"
+    names L4/L5 too): reading only the range's two ends would give a shorter, wrong set."""
+    inner: set[str] = set()
+    if "l" not in low:
+        return inner
+    for found in _LEVEL_RANGE.finditer(low):
+        if _negated(low, found.start(), found.end()):
+            continue
+        first, last = sorted((int(found[1]), int(found[2])))
+        for letter, text in zip(LETTERS, options, strict=False):
+            level = _LEVEL.fullmatch("".join(_WORD.findall(text.lower())))
+            if level is not None and first < int(level[1]) < last:
+                inner.add(letter)
+    return inner
+
+
+def _is_healthy(option: str) -> bool:
+    return option.lower() in ("healthy", "normal") or "normal" in OPTION_SYNONYMS.get(option.lower(), ())
 
 
 def _inside_another(letter: str, options: Sequence[str]) -> bool:

@@ -1,8 +1,10 @@
 """Reasoning models: the `<think>` block is stored apart from the answer and never parsed.
 
-Reasoning models write `<think>...</think>` before the answer; some servers drop the opening tag (it was in
-the chat template), so everything up to the last `</think>` is reasoning. A block that never closes means
-the model ran out of tokens while thinking: there is no answer to read (stage `truncated`).
+Reasoning models write `<think>...</think>` before the answer (or `<thinking>`, `<reasoning>`, Magistral's
+`[THINK]...[/THINK]`, Kimi-VL's `◁think▷...◁/think▷`, `<|begin_of_thought|>`: all read alike); some servers
+drop the opening tag (it was in the chat template), so everything up to the last `</think>` is reasoning. A
+block that never closes means the model ran out of tokens while thinking: there is no answer to read (stage
+`truncated`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-_OPEN: Final = re.compile(r"<think(?:ing)?>", re.IGNORECASE)
-_CLOSE: Final = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
+_OPEN: Final = re.compile(
+    r"<(?:think(?:ing)?|reasoning)>|\[think\]|◁think▷|<\|begin_of_thought\|>", re.IGNORECASE
+)
+_CLOSE: Final = re.compile(
+    r"</(?:think(?:ing)?|reasoning)>|\[/think\]|◁/think▷|<\|end_of_thought\|>", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +33,9 @@ class Reply:
 def split_reasoning(text: str) -> Reply:
     """The answer after the last `</think>`, and the reasoning before it; an unclosed block is all
     reasoning."""
-    if "think" not in text.lower():  # most replies: a literal scan is far cheaper than the tag patterns
+    low = text.lower()
+    # Most replies have no tag: a literal scan is far cheaper than the tag patterns.
+    if "think" not in low and "reasoning>" not in low and "_of_thought|>" not in low:
         return Reply(text, None)
     closes = list(_CLOSE.finditer(text))
     cut = closes[-1].end() if closes else 0

@@ -49,7 +49,7 @@ _CHOOSE: Final = re.compile(r"(?:choose|select|pick|go\s+with|opt\s+for)\s+(?:(?
 _OPTION_CUE: Final = re.compile(rf"(?:options?|choices?){_CUE_TAIL}")
 # Only "I choose C", not "you may choose A or B"; only "the correct option is C", not "option A is likely".
 _FIRST_PERSON: Final = re.compile(r"(?<![a-z])i(?:\s+would|\s+will|['’]d|['’]ll)?\s+$")
-_ANSWER_WORD: Final = re.compile(r"(?:final|correct|best|right)\s+$")
+_ANSWER_WORD: Final = re.compile(r"(?<![a-z])(?:final|correct|best|right)\s+$")
 _BEFORE_WINDOW: Final = 12
 _CUES: Final[tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...]] = (
     ("answer", re.compile(rf"answers?{_CUE_TAIL}"), None),
@@ -65,6 +65,13 @@ _CUES: Final[tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...]] = 
         for needle in ("respuesta", "antwort", "réponse", "reponse", "risposta", "resposta")
     ),
 )
+# After a cued set, words that negate it or go on to more letters the set did not take in ("B und C"): a
+# shorter set than the reply gives is a wrong answer, so such a reply is left to the judge.
+_SET_CONTINUES: Final = re.compile(
+    r"\s*(?:では(?:なく|ない|ありません)|じゃな|ではな|不是|而不是"
+    r"|(?:[,;]\s*)?(?:und|et|y|e|sowie|ainsi\s+que|和|与|及|、|，)\s*\(?[a-z](?![a-z0-9]))"
+)
+_UPPER_ANYWHERE: Final = re.compile(_UPPER_SET)
 _NO_ANSWER_LINE: Final = re.compile(r"final\s+(?:options?|answers?)\s*[:：]?\s*\[\s*(?:none)?\s*\]")
 
 _LONE_MAX: Final = 120  # a lone letter with at most an option's text; also bounds the lazy label match
@@ -146,10 +153,12 @@ def read_tolerant(response: str, options: Sequence[str], *, multiple: bool) -> T
     conclusion_unit, conclusion = _read_conclusion(response, low, marks, options, valid)
     strong_unit = _last_strong_unit(response, low, marks)
     reading, start = conclusion, conclusion_unit.start if conclusion_unit is not None else len(response)
+    read_to = conclusion_unit.end if conclusion_unit is not None and conclusion is not None else 0
     if strong_unit is not None and strong_unit != conclusion_unit:
         strong = _read_unit(strong_unit, options, valid, weak=False)
         if strong is not None:
             start = min(start, strong_unit.start)
+            read_to = max(read_to, strong_unit.end)
         if conclusion is None or strong is None:
             reading = strong if conclusion is None else conclusion
         else:
@@ -157,12 +166,29 @@ def read_tolerant(response: str, options: Sequence[str], *, multiple: bool) -> T
             reading = strong if conclusion and conclusion <= strong else _NO_ANSWER
     if not reading or hedged_conclusion(low, start, multiple=multiple):
         return None
+    if _names_others_after(response, low, read_to, reading, options, valid):
+        return None  # "The answer is B. Note: on closer inspection it is D.", "Answer: B. Wait, no — D."
     if conclusion_unit is not None and reading & _rejected_letters(conclusion_unit, valid):
         return None  # "Answer: B. Option B is incorrect."
     if reading is conclusion and conclusion_unit is not None and _cut_off(low, conclusion_unit):
         return None
     letters = _finish(reading, options, multiple=multiple)
     return None if letters is None else TolerantReading(letters, isinstance(reading, _ByText))
+
+
+def _names_others_after(
+    response: str, low: str, end: int, reading: frozenset[str], options: Sequence[str], valid: frozenset[str]
+) -> bool:
+    """Whether the text after the units read names an option they did not give, by letter or by text: a
+    correction, a second option kept open or a note that contradicts them, however it is worded (a trailing
+    disclaimer that names another option is not a disclaimer)."""
+    if end >= len(response.rstrip()):
+        return False
+    # A letter the tail only rules out ("option A is unlikely because there is no slip") keeps the answer.
+    for found in _UPPER_ANYWHERE.finditer(response, end):
+        if (_letters_of(found[0]) & valid) - reading and not _negated(low, found.start(), found.end()):
+            return True
+    return bool(_named_options(low[end:], options)[0] - reading)
 
 
 def extract_tolerant(response: str, options: Sequence[str], *, multiple: bool) -> tuple[str, ...] | None:
@@ -186,8 +212,13 @@ def _cue_ends(low: str) -> list[tuple[int, int]]:
 
 def _strong_sets(unit: _Unit) -> list[re.Match[str]]:
     """The letter sets that follow an explicit answer cue in the unit."""
-    sets = (_SET_AT.match(unit.text, end) for _, end in sorted(_cue_ends(unit.low)))
-    return [match for match in sets if match is not None]
+    return [match for _, match in _cued_sets(unit)]
+
+
+def _cued_sets(unit: _Unit) -> list[tuple[int, re.Match[str]]]:
+    """(where the cue starts, the letter set after it) for each explicit answer cue in the unit."""
+    sets = ((start, _SET_AT.match(unit.text, end)) for start, end in sorted(_cue_ends(unit.low)))
+    return [(start, match) for start, match in sets if match is not None]
 
 
 def _last_strong_unit(response: str, low: str, marks: Sequence[str]) -> _Unit | None:
@@ -259,9 +290,12 @@ def _read_unit(unit: _Unit, options: Sequence[str], valid: frozenset[str], *, we
     if pairs is not None:
         return pairs
     strong: set[str] = set()
-    for match in _strong_sets(unit):
+    for cue_start, match in _cued_sets(unit):
         letters = _letters_of(match[0])
         if not letters <= valid or _HEDGE.search(match[0]) or _TRAILING_HEDGE.match(low, match.end()):
+            return _NO_ANSWER
+        # "The answer cannot be A", "I don't think the answer is A", "Answer: A is wrong", "答えはAではなく".
+        if _negated(low, cue_start, match.end()) or _SET_CONTINUES.match(low, match.end()):
             return _NO_ANSWER
         strong |= letters
     mentioned: set[str] = set()

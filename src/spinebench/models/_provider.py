@@ -45,6 +45,8 @@ class Completion:
     finish_reason: str | None = None
     attempts: int = 1
     reasoning: str | None = None
+    # sha256 of the image bytes the model was given (after any re-encoding): what it saw, checkable later.
+    image_sha256: str | None = None
 
 
 class ProviderError(Exception):

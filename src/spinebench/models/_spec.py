@@ -6,8 +6,10 @@ The built-in baselines are not models: they live on the task side (`spinebench.b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from spinebench.errors import ModelSpecError
+from spinebench.models._image_cache import default_image_cache
 from spinebench.models._provider import Provider
 from spinebench.models._retry import RetryPolicy
 
@@ -25,6 +27,8 @@ class ProviderOptions:
     seed: int = 0
     image_max_side: int = 1024
     image_quality: int = 90
+    # Images converted for sending, kept across runs (see models/_image_cache.py); None: convert every time.
+    image_cache: Path | None = field(default_factory=default_image_cache)
     # Local backends (hf, vllm). "auto" dtype: bfloat16 on a GPU, float32 on the CPU (vLLM: the model's own).
     dtype: str = "auto"
     device: str = "auto"  # hf only: "auto" (CUDA when present), "cpu", "cuda", "cuda:1", "mps"

@@ -18,8 +18,10 @@ import math
 import os
 import re
 import time
+import urllib.request
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, Final, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +31,8 @@ import openai
 from spinebench.display import terminal_safe
 from spinebench.errors import ModelSpecError
 from spinebench.models._breaker import CircuitBreaker
+from spinebench.models._image_cache import AsSentImageCache, sha256_hex
+from spinebench.models._keepalive import lean_http_client
 from spinebench.models._messages import chat_messages, is_sendable_jpeg, reencoded_jpeg
 from spinebench.models._provider import ChatRequest, Completion, ErrorKind, ProviderError
 from spinebench.models._retry import call_with_retries
@@ -61,7 +65,9 @@ class OpenAICompatProvider:
         self.options = options or ProviderOptions()
         self._sleep = sleep
         self._client: openai.AsyncOpenAI | None = None
-        self._images = DataUrlCache(self.options.image_max_side, self.options.image_quality)
+        self._images = DataUrlCache(
+            self.options.image_max_side, self.options.image_quality, disk=self.options.image_cache
+        )
         self._breaker = CircuitBreaker()
         # A URL without http(s):// ("localhost:8000/v1") would fail every request as a connection error,
         # retried and recorded question by question; say so once, before the run starts.
@@ -108,7 +114,7 @@ class OpenAICompatProvider:
         }
 
     async def complete(self, request: ChatRequest) -> Completion:
-        body = await self._request_body(request)  # once, outside the retries
+        body, image_sha256 = await self._request_body(request)  # once, outside the retries
 
         async def attempt_once() -> Completion:
             return await self._attempt(body)
@@ -116,7 +122,7 @@ class OpenAICompatProvider:
         completion, attempts = await call_with_retries(
             attempt_once, self.options.retry, sleep=self._sleep, breaker=self._breaker, advice=self._advice
         )
-        return dataclasses.replace(completion, attempts=attempts)
+        return dataclasses.replace(completion, attempts=attempts, image_sha256=image_sha256)
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -152,11 +158,12 @@ class OpenAICompatProvider:
                 base_url=self.options.base_url,  # None: the client reads OPENAI_BASE_URL, then its default
                 timeout=self._timeout(),
                 max_retries=0,  # we retry, with our policy and our attempt count
+                http_client=_http_client(self.base_url, self._timeout()),
             )
         return self._client
 
-    async def _request_body(self, request: ChatRequest) -> bytes:
-        """The chat completion request as JSON bytes.
+    async def _request_body(self, request: ChatRequest) -> tuple[bytes, str | None]:
+        """The chat completion request as JSON bytes, and the sha256 of the image in it.
 
         We serialise it ourselves rather than through `chat.completions.create`: the client's per-request
         type-driven transform of the messages costs about 2 ms of CPU, and JSON-escaping a megabyte of base64
@@ -164,16 +171,16 @@ class OpenAICompatProvider:
         spliced in as bytes instead (base64 never needs escaping).
         """
         params = request.params
-        image_url: bytes | None = None
+        image: SentImage | None = None
         if request.image is not None:
             try:
-                image_url = await self._images.data_url(request.image)
+                image = await self._images.sent_image(request.image)
             except OSError as error:  # PIL's UnidentifiedImageError and truncated files
                 raise ProviderError(
                     "client", f"image of {request.id} cannot be read: {error}", retryable=False
                 ) from error
         # The same messages as every backend; a placeholder stands where the data URL is spliced in below.
-        messages = chat_messages(request, _IMAGE_SLOT if image_url is not None else None)
+        messages = chat_messages(request, _IMAGE_SLOT if image is not None else None)
         payload: dict[str, Any] = {
             "model": self.model,
             "temperature": params.temperature,
@@ -185,10 +192,10 @@ class OpenAICompatProvider:
             payload["top_p"] = params.top_p
         payload["messages"] = messages  # last, so the image slot is the last string of the document
         encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-        if image_url is None:
-            return encoded
+        if image is None:
+            return encoded, None
         head, _, tail = encoded.rpartition(_IMAGE_SLOT_JSON)
-        return b"".join((head, b'"', image_url, b'"', tail))
+        return b"".join((head, b'"', image.data_url, b'"', tail)), image.sha256
 
     async def _attempt(self, body: bytes) -> Completion:
         client = self._client_for_requests()
@@ -358,6 +365,18 @@ def is_hosted_api(host: str) -> bool:
     return any(host == domain or host.endswith("." + domain) for domain in HOSTED_API_DOMAINS)
 
 
+def _http_client(base_url: str, timeout: httpx2.Timeout) -> httpx2.AsyncClient | None:
+    """The lean keep-alive transport for a plain-http server reached without a proxy (a local vLLM, SGLang,
+    Ollama: where per-request CPU decides throughput); None (the client's own httpx setup) otherwise."""
+    parts = urlsplit(base_url)
+    if parts.scheme != "http":
+        return None
+    proxies = urllib.request.getproxies()
+    if (proxies.get("http") or proxies.get("all")) and not urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return lean_http_client(timeout=timeout)
+
+
 def _check_base_url(url: str) -> None:
     try:
         parts = urlsplit(url)
@@ -392,32 +411,43 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
 
 
-class DataUrlCache:
-    """JPEG data URLs for the last few images (several questions share one image, often back to back)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class SentImage:
+    """An image as it goes into a request: its data URL (ASCII bytes) and the sha256 of the JPEG inside."""
 
-    def __init__(self, max_side: int, quality: int, capacity: int = 16) -> None:
+    data_url: bytes
+    sha256: str
+
+
+class DataUrlCache:
+    """Data URLs of the images sent, in memory for the last few (several questions share one image, often
+    back to back, and circular runs ask each image five times) and on disk by content hash across runs."""
+
+    def __init__(self, max_side: int, quality: int, capacity: int = 16, disk: Path | None = None) -> None:
         self.max_side = max_side
         self.quality = quality
         self.capacity = capacity
-        self._urls: OrderedDict[bytes, bytes] = OrderedDict()
+        self._disk = AsSentImageCache(disk, max_side, quality) if disk is not None else None
+        self._recent: OrderedDict[str, SentImage] = OrderedDict()
 
-    async def data_url(self, image: bytes) -> bytes:
-        """`data:image/jpeg;base64,...` as ASCII bytes, ready to splice into a JSON body."""
-        url = self._urls.get(image)
-        if url is not None:
-            self._urls.move_to_end(image)
-            return url
-        if is_sendable_jpeg(image, self.max_side):
-            url = JPEG_DATA_URL_PREFIX + base64.b64encode(image)
-        else:
-            # Decoding and re-encoding takes milliseconds; off the event loop, other requests keep flowing.
-            url = await asyncio.to_thread(jpeg_data_url, image, self.max_side, self.quality)
-        self._urls[image] = url
-        if len(self._urls) > self.capacity:
-            self._urls.popitem(last=False)
-        return url
-
-
-def jpeg_data_url(image: bytes, max_side: int, quality: int) -> bytes:
-    """Any image PIL reads -> RGB, longest side at most `max_side`, JPEG at `quality`, as a data URL."""
-    return JPEG_DATA_URL_PREFIX + base64.b64encode(reencoded_jpeg(image, max_side, quality))
+    async def sent_image(self, image: bytes) -> SentImage:
+        """The image as the model gets it: a small JPEG as it is, else re-encoded (`image_as_sent`)."""
+        source = sha256_hex(image)
+        sent = self._recent.get(source)
+        if sent is not None:
+            self._recent.move_to_end(source)
+            return sent
+        jpeg = self._disk.get(source) if self._disk is not None else None
+        if jpeg is None:
+            if is_sendable_jpeg(image, self.max_side):
+                jpeg = image
+            else:
+                # Re-encoding takes milliseconds; off the event loop, other requests keep flowing.
+                jpeg = await asyncio.to_thread(reencoded_jpeg, image, self.max_side, self.quality)
+                if self._disk is not None:
+                    self._disk.put(source, jpeg)
+        sent = SentImage(JPEG_DATA_URL_PREFIX + base64.b64encode(jpeg), sha256_hex(jpeg))
+        self._recent[source] = sent
+        if len(self._recent) > self.capacity:
+            self._recent.popitem(last=False)
+        return sent

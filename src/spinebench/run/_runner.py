@@ -378,6 +378,7 @@ class QuestionAnswerer:
             output_tokens=completion.output_tokens,
             attempts=completion.attempts,
             judge=judged,
+            image_sha256=completion.image_sha256,
         )
 
     async def _complete(self, question: Question, image: bytes | None) -> Completion:

@@ -92,11 +92,14 @@ def resample_weights(n_clusters: int, settings: BootstrapSettings) -> Iterator[F
     rng = np.random.default_rng(settings.seed)
     for start in range(0, settings.resamples, _BLOCK):
         size = min(_BLOCK, settings.resamples - start)
-        # Counts of C uniform draws from C clusters, per resample.
-        draws = rng.integers(0, n_clusters, size=(size, n_clusters))
-        offsets = (np.arange(size, dtype=np.int64) * n_clusters)[:, None]
-        weights = np.bincount((draws + offsets).ravel(), minlength=size * n_clusters)
-        yield weights.reshape(size, n_clusters).astype(np.float64)
+        # Counts of C uniform draws from C clusters, per resample. Drawn one resample at a time (the generator
+        # gives the same stream as one (size, C) draw), so that only the block of weights is held, not the
+        # draws, their offsets and the integer counts beside it: a third of the memory, the same numbers.
+        weights = np.empty((size, n_clusters), dtype=np.float64)
+        for row in range(size):
+            weights[row] = np.bincount(rng.integers(0, n_clusters, size=n_clusters), minlength=n_clusters)
+        yield weights
+        del weights
 
 
 def percentile_intervals(samples: FloatArray, level: float = 0.95) -> list[Interval | None]:
