@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from spinebench.benchmark import open_sample
 from spinebench.cli import app
+from spinebench.errors import SpineBenchError
 from spinebench.report import (
     LeaderboardRow,
     ReportSettings,
@@ -125,3 +127,42 @@ def test_export_of_a_missing_database_names_it(tmp_path: Path) -> None:
         app, ["review", "export", "--db", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2 and "none.sqlite: no such review database" in result.output
+
+
+def test_reviewers_whose_names_give_one_folder_name_keep_every_answer(tmp_path: Path) -> None:
+    sample = open_sample()
+    db_path = tmp_path / "review.sqlite"
+    database = setup_review(db_path, sample, [], ReviewSettings(per_stratum=1))
+    create_invite(database, "Dr Ada")
+    create_invite(database, "Dr/Ada")
+    items = item_ids(database)
+    for reviewer, count in ((1, 3), (2, 1)):
+        set_named(database, reviewer, True)
+        for question_id in items[:count]:
+            record_answer(database, Answer(reviewer, question_id, ("A",), 2.0, "2026-01-01T00:00:00+00:00"))
+
+    first = export_reviews(db_path, sample, tmp_path / "out")
+    assert set(first.runs) == {"human:Dr Ada", "human:Dr/Ada"}
+    assert len({path.name for path in first.runs.values()}) == 2
+    for model, count in (("human:Dr Ada", 3), ("human:Dr/Ada", 1)):
+        directory = RunDirectory(first.runs[model])
+        assert directory.read_run_json()["identity"]["model"] == model
+        assert len(directory.load_predictions()) == count
+    again = export_reviews(db_path, sample, tmp_path / "again")
+    assert {m: p.name for m, p in again.runs.items()} == {m: p.name for m, p in first.runs.items()}
+
+
+def test_two_reviewers_under_one_label_are_refused_not_merged(tmp_path: Path) -> None:
+    sample = open_sample()
+    db_path = tmp_path / "review.sqlite"
+    database = setup_review(db_path, sample, [], ReviewSettings(per_stratum=1))
+    create_invite(database, "Ada")
+    create_invite(database, "reviewer-1")  # opts in under a name that is reviewer 1's pseudonym
+    set_named(database, 2, True)
+    for reviewer in (1, 2):
+        record_answer(
+            database, Answer(reviewer, item_ids(database)[0], ("A",), 2.0, "2026-01-01T00:00:00+00:00")
+        )
+    with pytest.raises(SpineBenchError, match="both be exported as human:reviewer-1"):
+        export_reviews(db_path, sample, tmp_path / "out")
+    assert not any((tmp_path / "out").glob("human-*"))
