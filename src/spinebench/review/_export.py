@@ -116,31 +116,34 @@ def export_reviews(
 
 
 def _run_folder_names(reviewers: list[Reviewer], real_names: bool) -> dict[int, str]:
-    """`human-<label>` per reviewer id, distinct: labels that differ only in characters a folder name
-    cannot hold ("Dr Ada", "Dr/Ada") get a short suffix from a hash of the label, the same in every export.
+    """`human-<label>` per reviewer id, all distinct. Labels that differ only in characters a folder name
+    cannot hold, or in case ("Dr Ada", "Dr/Ada", "dr ada"), get a short suffix from a hash of the label,
+    the same in every export.
 
     Two reviewers under one label (a reviewer named like another's pseudonym) would be one model in every
     report: refused rather than merged.
     """
     labels = {r.id: (r.name if real_names else r.public_name) for r in reviewers}
-    owners: dict[str, int] = {}
-    for reviewer_id, label in labels.items():
+    owners: dict[str, Reviewer] = {}
+    for reviewer in reviewers:
+        label = labels[reviewer.id]
         if label in owners:
             raise SpineBenchError(
-                f"reviewers {owners[label]} and {reviewer_id} would both be exported as "
-                f"{HUMAN_PREFIX}{label}; one of them must not be named so (a name is never merged)"
+                f"reviewers {owners[label].pseudonym} and {reviewer.pseudonym} would both be exported as "
+                f"{HUMAN_PREFIX}{label}; answers of two people are never merged into one run"
             )
-        owners[label] = reviewer_id
+        owners[label] = reviewer
     slugs = {rid: re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") for rid, label in labels.items()}
-    shared = Counter(slugs.values())
+    shared = Counter(slug.lower() for slug in slugs.values())  # macOS and Windows fold case in file names
     names: dict[int, str] = {}
     for reviewer_id, slug in slugs.items():
-        if not slug or shared[slug] > 1:
+        if not slug or shared[slug.lower()] > 1:
             digest = hashlib.sha256(labels[reviewer_id].encode()).hexdigest()[:8]
             slug = f"{slug}-{digest}" if slug else digest
         names[reviewer_id] = "human-" + slug
-    if len(set(names.values())) < len(names):  # a name that looks like another's suffixed one
-        raise SpineBenchError("two reviewers' names give the same export folder name; rename one")
+    distinct = {name.lower() for name in names.values()}
+    if len(distinct) < len(names):  # a name spelt like another's suffixed one
+        raise SpineBenchError("two reviewers' names give one export folder name; no run is overwritten")
     return names
 
 
