@@ -20,7 +20,7 @@ from spinebench.benchmark import Benchmark
 from spinebench.catalog import CatalogReport, SourceFolders
 from spinebench.embeddings import DEFAULT_ENCODER
 from spinebench.errors import SpineBenchError
-from spinebench.questions import BuildSettings, build_from_sources
+from spinebench.questions import BuildSettings, build_from_sources, check_settings
 from spinebench.report import write_html_report
 from spinebench.run import EvalSettings, RichReporter, evaluate
 from spinebench.synth import write_synthetic_sources
@@ -52,6 +52,12 @@ def run_demo(
 ) -> DemoResult:
     """Runs every stage into `out` (emptied first when an earlier demo is there)."""
     console = console or Console()
+    settings = BuildSettings(
+        seed=seed, encoder=encoder, name="spinebench-demo", synthetic=True, tasks=DEMO_TASKS
+    )
+    # As `build` does: an encoder whose extra is missing is said now, not after two stages of output.
+    _refuse_foreign(out)
+    check_settings(settings)
     _prepare(out)
     console.rule("1/5 synthetic sources in their native layouts")
     folders = write_synthetic_sources(out / "sources", seed=seed, scale=scale)
@@ -69,9 +75,6 @@ def run_demo(
         )
         console.rule(f"3/5 embeddings ({encoder}), hard negatives, questions (SDD, SLL, SSG), SpineBench-Sub")
 
-    settings = BuildSettings(
-        seed=seed, encoder=encoder, name="spinebench-demo", synthetic=True, tasks=DEMO_TASKS
-    )
     built = build_from_sources(
         sources,
         out / "benchmark",
@@ -107,12 +110,16 @@ def run_demo(
     return DemoResult(out, out / "benchmark", runs, report.out, scores)
 
 
-def _prepare(out: Path) -> None:
+def _refuse_foreign(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise SpineBenchError(f"{out} is a file; the demo needs a folder")
+    if out.exists() and any(out.iterdir()) and not (out / _MARKER).exists():
+        raise SpineBenchError(f"{out} is not empty and holds no earlier demo; choose a new folder")
+
+
+def _prepare(out: Path) -> None:
+    _refuse_foreign(out)
     if out.exists() and any(out.iterdir()):
-        if not (out / _MARKER).exists():
-            raise SpineBenchError(f"{out} is not empty and holds no earlier demo; choose a new folder")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / _MARKER).write_text("Output of `spinebench demo`: SYNTHETIC data, meaningless medically.\n")

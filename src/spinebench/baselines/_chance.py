@@ -63,8 +63,11 @@ class ConstantBaseline:
         return {"provider": "constant", "answer": self.answer_text}
 
     def fit(self, benchmark: Benchmark, questions: Iterable[Question]) -> None:
-        """Refuses an answer no question of the run offers (`constant:Zebra` would score 0 silently)."""
-        check_constant_answer(self.answer_text, answer_classes(questions))
+        """Refuses an answer no question of the run offers (`constant:Zebra`, or `constant:F` where the
+        questions have options A-E, would score 0 silently)."""
+        questions = list(questions)
+        letters = {letter for question in questions for letter in question.letters}
+        check_constant_answer(self.answer_text, answer_classes(questions), letters)
 
     async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
         letters = question.letters
@@ -85,25 +88,27 @@ def answer_classes(questions: Iterable[Question]) -> set[str]:
     return {option for question in questions for option in question.options}
 
 
-def check_constant_answer(answer: str, classes: Collection[str]) -> None:
-    """Raises ModelSpecError unless every comma-separated part of `answer` is a letter or one of `classes`.
+def check_constant_answer(answer: str, classes: Collection[str], letters: Collection[str] = LETTERS) -> None:
+    """Raises ModelSpecError unless every comma-separated part of `answer` is one of `letters` or of
+    `classes`.
 
-    `classes` are the option texts of the benchmark being run (diseases, "Healthy", disc levels); the
-    comparison ignores case, as answering does.
+    `classes` are the option texts of the benchmark being run (diseases, "Healthy", disc levels) and
+    `letters` the option letters its questions have; the comparison ignores case, as answering does.
     """
     known = {text.lower() for text in classes}
     parts = [part.strip() for part in answer.split(",") if part.strip()]
-    unknown = [part for part in parts if part.lower() not in known and not _is_letter(part)]
+    unknown = [part for part in parts if part.lower() not in known and not _is_letter(part, letters)]
     if unknown or not parts:
         shown = ", ".join(sorted(classes, key=str.lower)) or "none"
+        offered = "".join(sorted(letters)) or "none"
         raise ModelSpecError(
             f"constant:{answer}: {', '.join(repr(p) for p in unknown) or 'the answer'} is not an answer of "
-            f"this benchmark; give an option letter or one of: {shown}"
+            f"this benchmark; give an option letter ({offered}) or one of: {shown}"
         )
 
 
-def _is_letter(part: str) -> bool:
-    return len(part) == 1 and part.upper() in LETTERS
+def _is_letter(part: str, letters: Collection[str]) -> bool:
+    return len(part) == 1 and part.upper() in letters
 
 
 class PriorBaseline:

@@ -71,9 +71,15 @@ class EvalSettings:
     # knn's encoder, device and batch size; the seed is `seed` above.
     baseline_options: BaselineOptions = field(default_factory=BaselineOptions)
     overwrite: bool = False  # discard the answers of another configuration in the run directory
+    # Where the --judge is asked (its base URL, key variable); None: as the model, `provider_options`.
+    judge_options: ProviderOptions | None = None
 
     def template(self) -> PromptTemplate:
         return TEMPLATES[self.prompt]
+
+    def judge_provider_options(self) -> ProviderOptions:
+        """The options the judge is made with; the seed is the run's, as the model's is."""
+        return dataclasses.replace(self.judge_options or self.provider_options, seed=self.seed)
 
 
 class Executor(Protocol):
@@ -158,7 +164,7 @@ async def _evaluate(
     if executor is None:
         provider = provider or make_answerer(settings)
         if judge is None and settings.judge:
-            judge = make_provider(settings.judge, _provider_options(settings))
+            judge = make_provider(settings.judge, settings.judge_provider_options())
     identity = run_identity(benchmark, settings)
     run_dir = RunDirectory.prepare(out, identity, overwrite=settings.overwrite)
     if isinstance(provider, Baseline):
