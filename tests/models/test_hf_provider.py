@@ -189,7 +189,8 @@ def test_tiny_llava_runs_the_sample_through_spinebench_eval(tiny_model: Path, tm
     assert len(lines) == 38
     assert all(isinstance(p["response"], str) and p["error"] is None for p in lines)
     assert all(1 <= p["output_tokens"] <= 8 and p["input_tokens"] > 100 for p in lines)
-    assert {p["stage"] for p in lines} <= {"strict", "tolerant", "unparsed", "refused"}
+    # A random tiny model rambles: whatever it says is read by the rules alone (no judge here).
+    assert {p["stage"] for p in lines} <= {"strict", "tolerant", "text", "unparsed", "refused", "truncated"}
     provider = json.loads((out / "run.json").read_text())["provider"]
     assert provider["provider"] == "hf" and provider["source"] == str(tiny_model.resolve())
     torch = require("torch")
