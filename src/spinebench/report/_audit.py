@@ -43,6 +43,7 @@ class ControlPairing:
     label: str
     control: str
     path: Path
+    real: str  # the label of the run it is paired with
     tasks: dict[str, Any]
     warnings: tuple[str, ...]
 
@@ -164,7 +165,24 @@ def audit_runs(
 def pair_control(real: LoadedRun, control: LoadedRun, settings: BootstrapSettings) -> ControlPairing:
     warnings = _identity_differences(real.record["identity"], control.record["identity"])
     tasks = image_reliance(real.questions, real.predictions, control.predictions, bootstrap=settings)
-    return ControlPairing(control.label, control_of(control) or "", control.path, tasks, tuple(warnings))
+    return ControlPairing(
+        control.label, control_of(control) or "", control.path, real.label, tasks, tuple(warnings)
+    )
+
+
+def pair_controls_in(runs: Sequence[LoadedRun], settings: BootstrapSettings) -> list[ControlPairing]:
+    """For a report: each control run paired with the real run it was made beside (same settings but the
+    control; failing that, the same model), when the runs hold one."""
+    real = [run for run in runs if control_of(run) is None]
+    pairings = []
+    for run in runs:
+        if control_of(run) is None:
+            continue
+        same = [r for r in real if not _identity_differences(r.record["identity"], run.record["identity"])]
+        model = [r for r in real if r.model == run.model]
+        if same or model:
+            pairings.append(pair_control((same or model)[0], run, settings))
+    return pairings
 
 
 def _identity_differences(real: dict[str, Any], control: dict[str, Any]) -> list[str]:

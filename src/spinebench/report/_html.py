@@ -23,6 +23,7 @@ from markupsafe import Markup
 from spinebench import __version__
 from spinebench.display import visible_escapes
 from spinebench.errors import BenchmarkError
+from spinebench.report._audit import pair_controls_in
 from spinebench.report._axes import AXES
 from spinebench.report._board import benchmark_info, leaderboard_sections
 from spinebench.report._human import human_comparisons
@@ -152,6 +153,10 @@ def _context(
     info = benchmark_info(first)
     cluster = first.scores.get("intervals", {}).get("cluster", "patient")
     circular = [view for run in runs if (view := circular_view(run)) is not None]
+    paraphrase = [
+        {"run": run.label, "tasks": run.scores["paraphrase"]} for run in runs if "paraphrase" in run.scores
+    ]
+    reliance = pair_controls_in(runs, settings.bootstrap)
     filter_values = {
         key: sorted({getattr(item.question, key) for item in items}) for key in ("task", "disease", "source")
     }
@@ -182,6 +187,10 @@ def _context(
         "stages": STAGES,
         "usages": [usage(run) for run in runs],
         "circular": circular,
+        "paraphrase": paraphrase,
+        "wordings": max((t["wordings"] for p in paraphrase for t in p["tasks"].values()), default=0),
+        "reliance": reliance,
+        "robustness": bool(circular or paraphrase or reliance),
         "comparisons": comparisons(runs, settings.bootstrap),
         "human_comparisons": human_comparisons(runs, settings.bootstrap),
         "ratings_files": [path.name for path in settings.ratings],

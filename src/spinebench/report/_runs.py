@@ -162,8 +162,14 @@ def load_runs(
 
 
 def _distinct_labels(runs: list[LoadedRun]) -> list[LoadedRun]:
-    """Labels that tell runs apart: the model, plus the subset, plus the folder name when still ambiguous."""
-    labels = [run.model + (f" [{run.subset}]" if run.subset else "") for run in runs]
+    """Labels that tell runs apart: the model, plus the subset and image control, plus the folder name when
+    still ambiguous."""
+    labels = [
+        run.model
+        + (f" [{run.subset}]" if run.subset else "")
+        + (f" [{control} image]" if (control := run.record["identity"].get("image_control")) else "")
+        for run in runs
+    ]
     labels = [
         f"{label} ({run.path.name})" if labels.count(label) > 1 else label
         for run, label in zip(runs, labels, strict=True)
