@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from spinebench.baselines import BaselineAnswer
 from spinebench.benchmark import Benchmark, BenchmarkWriter, Question, open_sample
 from spinebench.errors import RunDirectoryError
 from spinebench.models import ChatRequest, Completion
@@ -197,3 +198,37 @@ def test_control_runs_send_the_changed_image_and_resume(tmp_path: Path, control:
 
     with pytest.raises(RunDirectoryError, match="image_control"):
         evaluate(bench, out, EvalSettings(model="openai:recording"), provider=RecordingProvider())
+
+
+class RecordingBaseline:
+    """A built-in-style answerer (task side): it is given the image the control leaves."""
+
+    def __init__(self) -> None:
+        self.images: list[bytes | None] = []
+
+    @property
+    def spec(self) -> str:
+        return "recording"
+
+    def describe(self) -> dict[str, Any]:
+        return {"provider": "recording-baseline"}
+
+    def fit(self, benchmark: Benchmark, questions: Any) -> None:
+        return None
+
+    async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
+        self.images.append(image)
+        return BaselineAnswer(("A",))
+
+
+@pytest.mark.parametrize("control", ["text-only", "blank"])
+def test_baselines_see_the_controlled_image_too(tmp_path: Path, control: str) -> None:
+    bench = _bench(tmp_path)
+    baseline = RecordingBaseline()
+    settings = EvalSettings(model="prior", image_control=control)  # type: ignore[arg-type]
+    evaluate(bench, tmp_path / "run", settings, provider=baseline)
+    assert len(baseline.images) == len(bench)
+    if control == "text-only":
+        assert baseline.images == [None] * len(bench)
+    else:
+        assert all(image is not None and (_pixels(image) == BLANK_LEVEL).all() for image in baseline.images)
