@@ -183,6 +183,21 @@ def test_the_default_run_directory_names_the_control(
     assert default_run_dir("openai:x", subset, control) == Path("runs") / expected
 
 
+def test_eval_asks_paraphrases_and_refuses_more_than_the_pool_holds(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["eval", "--model", "prior", "--paraphrases", "3", "--out", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "SDD consistency 100.00 (3 wordings)" in result.output.replace("\n", " ")
+    scores = json.loads((tmp_path / "p" / "scores.json").read_text())
+    assert len(scores["paraphrase"]["SLL"]["accuracy_by_wording"]) == 3
+    too_many = runner.invoke(
+        app, ["eval", "--model", "prior", "--paraphrases", "12", "--out", str(tmp_path / "q")]
+    )
+    assert too_many.exit_code == 2 and "more wordings than the question pool holds" in too_many.output
+    assert default_run_dir("prior", None, None, 3) == Path("runs/prior-para3")
+
+
 def test_marker_bench_is_valid(tmp_path: Path) -> None:
     bench = Benchmark.open(write_marker_bench(tmp_path / "bench", questions=10), verify="full")
     assert {q.answer for q in bench.iter_questions()} == {(letter,) for letter in "ABCDE"}

@@ -29,6 +29,11 @@ def scores_table(scores: dict[str, Any], *, title: str) -> Table:
     circular = scores["tasks"].get("SDD", {}).get("circular_accuracy")
     if "circular_accuracy" in scores["tasks"].get("SDD", {}):
         caption_parts.append(f"SDD circular {_percent(circular)} (all 5 option rotations right)")
+    for task, paraphrase in scores.get("paraphrase", {}).items():
+        consistency = paraphrase["consistency"]["value"]
+        caption_parts.append(
+            f"{task} consistency {_percent(consistency)} ({paraphrase['wordings']} wordings)"
+        )
     caption_parts.append(" ".join(f"{task} = {TASK_TITLES[task].lower()}" for task in scores["tasks"]))
     # The title names the model, which is the user's text: shown as is, never read as console markup.
     table = Table(title=Text(terminal_safe(title)), caption=" | ".join(caption_parts), caption_justify="left")
