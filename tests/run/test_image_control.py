@@ -232,3 +232,15 @@ def test_baselines_see_the_controlled_image_too(tmp_path: Path, control: str) ->
         assert baseline.images == [None] * len(bench)
     else:
         assert all(image is not None and (_pixels(image) == BLANK_LEVEL).all() for image in baseline.images)
+
+
+def test_a_subset_run_gives_each_question_the_donor_of_the_full_run(tmp_path: Path) -> None:
+    sample = open_sample()
+    full, sub = RecordingProvider(), RecordingProvider()
+    evaluate(
+        sample, tmp_path / "full", EvalSettings(model="openai:r", image_control="shuffled"), provider=full
+    )
+    settings = EvalSettings(model="openai:r", image_control="shuffled", subset="sub")
+    evaluate(sample, tmp_path / "sub", settings, provider=sub)
+    assert len(sub.images) == sample.count("sub") < len(full.images)
+    assert all(image == full.images[qid] for qid, image in sub.images.items())

@@ -94,7 +94,8 @@ def shuffle_donors(questions: Iterable[Question], seed: int) -> dict[tuple[str, 
     the group, every image is shown once and always in place of another class. Where that donor is ruled
     out (an image with several findings, a dominant class), a seeded walk over the group picks the first
     allowed image; failing that, one of the same modality, then any. Benchmark rows carry no view, so the
-    source, which fixes the anatomy and mostly the projection, stands in for it.
+    source, which fixes the anatomy and mostly the projection, stands in for it. What an image shows is what
+    the given questions name on it: pass every question of the benchmark, not a subset's.
     """
     seen: dict[str, _SeenImage] = {}
     asked: set[tuple[str, str]] = set()

@@ -268,7 +268,9 @@ def _check_out(out: Path, benchmark: Benchmark) -> None:
 
 def controlled_images(benchmark: Benchmark, settings: EvalSettings) -> ControlledImages:
     """Where the answerer takes each question's image from: the benchmark, through the run's image control."""
-    questions = benchmark.iter_questions(settings.subset) if settings.image_control == "shuffled" else ()
+    # The shuffle is made over the whole benchmark, not the run's subset: what an image shows is known from
+    # every question on it, and a question gets the same donor in a subset run as in a full one.
+    questions = benchmark.iter_questions() if settings.image_control == "shuffled" else ()
     return ControlledImages(benchmark, settings.image_control, settings.seed, questions)
 
 
