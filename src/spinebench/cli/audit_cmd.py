@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from spinebench.cli._errors import reports_errors
+from spinebench.display import terminal_safe
 from spinebench.report import audit_runs, reliance_tables, write_report_file
 from spinebench.stats import BootstrapSettings
 
@@ -39,9 +40,11 @@ def audit_command(
         console.print(table)
     for pairing in audit.controls:
         for warning in pairing.warnings:
-            console.print(Text(f"warning: {pairing.path} {warning}", style="yellow"), soft_wrap=True)
+            console.print(
+                Text(terminal_safe(f"warning: {pairing.path} {warning}"), style="yellow"), soft_wrap=True
+            )
     for flag in audit.flags():
-        console.print(Text(f"FLAG: {flag}", style="bold red"), soft_wrap=True)
+        console.print(Text(terminal_safe(f"FLAG: {flag}"), style="bold red"), soft_wrap=True)
     if json_out is not None:
         write_report_file(json_out, json.dumps(audit.to_json(), indent=1, ensure_ascii=False) + "\n")
-        console.print(Text(f"Audit written to {json_out}"), soft_wrap=True)
+        console.print(Text(terminal_safe(f"Audit written to {json_out}")), soft_wrap=True)

@@ -83,7 +83,7 @@ def reliance_tables(audit: Audit, *, details: bool = True) -> list[Table]:
     for pairing in audit.controls:
         table = Table(
             title=Text(
-                f"Image reliance of {audit.run.label}: real images minus {pairing.control} ({pairing.label})"
+                terminal_safe(f"Image reliance of {audit.run.label}: real images minus {pairing.label}")
             ),
             caption="reliance = accuracy(real) - accuracy(control), points, paired 95% interval (images "
             "resampled); changed = answers that differ; McNemar exact p",
@@ -107,7 +107,7 @@ def reliance_tables(audit: Audit, *, details: bool = True) -> list[Table]:
                 verdict = "not told apart" if row["indistinguishable"] else "uses the image"
                 table.add_row(
                     task,
-                    Text(disease),
+                    Text(terminal_safe(disease)),
                     str(row["paired"]),
                     _percent(row["real_accuracy"]),
                     _percent(row["control_accuracy"]),
@@ -117,18 +117,18 @@ def reliance_tables(audit: Audit, *, details: bool = True) -> list[Table]:
                     verdict,
                 )
         tables.append(table)
-    references = Table(title=Text(f"References on the questions of {audit.run.label}"))
+    references = Table(title=Text(terminal_safe(f"References on the questions of {audit.run.label}")))
     for column in ("answerer", "scores from", "SDD acc %", "SLL acc %"):
         references.add_column(column)
     own = audit.run.scores["tasks"]
     references.add_row(
-        Text(audit.run.label),
+        Text(terminal_safe(audit.run.label)),
         "the real run",
         *(_percent(own.get(task, {}).get("accuracy")) for task in ("SDD", "SLL")),
     )
     for reference in audit.references:
         references.add_row(
-            Text(reference.label),
+            Text(terminal_safe(reference.label)),
             reference.meaning,
             *(
                 _percent(reference.tasks[task].value) if task in reference.tasks else "-"
