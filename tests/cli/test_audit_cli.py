@@ -35,7 +35,8 @@ def _marker_image(letter_index: int, number: int) -> bytes:
 
 
 def write_marker_bench(out: Path, *, name: str = "markers", questions: int = 60) -> Path:
-    """SDD questions whose right letter (A..E, evenly) is the brightness of their image."""
+    """SDD questions whose right letter (A..E, evenly) is the brightness of their image; three images a
+    patient, so that the audit's intervals and tests cluster on 20 patients, not 60 images."""
     writer = BenchmarkWriter(out, name=name)
     for number in range(questions):
         index, disease = number % 5, OPTIONS[(number // 5) % 5]
@@ -53,6 +54,7 @@ def write_marker_bench(out: Path, *, name: str = "markers", questions: int = 60)
                 disease=disease,
                 source="synthetic",
                 modality="xray",
+                patient=f"p{number // 3:02d}",
             )
         )
     writer.close()
@@ -116,7 +118,9 @@ def test_a_model_that_reads_the_image_has_high_significant_reliance(tmp_path: Pa
         assert sdd["real_accuracy"] == 1.0 and sdd["paired"] == 60
         assert sdd["reliance"] >= 0.6, pairing["control"]
         assert sdd["ci"][0] > 0.4 and not sdd["indistinguishable"]
-        assert sdd["changed"] >= 0.6 and sdd["mcnemar"]["p_exact"] < 1e-6
+        assert sdd["changed"] >= 0.6 and sdd["clusters"] == 20  # patients, not images
+        assert sdd["test"]["p_clustered_mcnemar"] < 1e-4 and sdd["test"]["p_sign_flip"] < 1e-3
+        assert "mcnemar" not in sdd  # plain McNemar ignores the clusters: not given
         assert set(sdd["by_disease"]) == set(OPTIONS)
     shuffled = next(p for p in audit["controls"] if p["control"] == "shuffled")
     assert shuffled["tasks"]["SDD"]["control_accuracy"] < 0.4  # another disease's image misleads it
@@ -139,7 +143,7 @@ def test_a_model_that_reads_the_text_alone_has_no_reliance_and_is_flagged(tmp_pa
     for pairing in audit["controls"]:
         sdd = pairing["tasks"]["SDD"]
         assert abs(sdd["reliance"]) < 0.05 and sdd["ci"][0] <= 0 <= sdd["ci"][1]
-        assert sdd["indistinguishable"] and sdd["changed"] == 0
+        assert sdd["indistinguishable"] and sdd["changed"] == 0 and sdd["test"]["p_sign_flip"] == 1.0
     assert any("its own blind (text-only) run on SDD" in flag for flag in audit["flags"])
     assert "FLAG" in result.output and "cannot be told apart" in result.output
 

@@ -20,8 +20,8 @@
   failed. Position bias compares how often each letter is chosen with how often it is right.
 - Paraphrases: question Q is also asked in other wordings of the pool (ids "Q@p<j>"); consistency is the
   share of questions answered alike in every wording (`paraphrase_scores`).
-- Image reliance: accuracy of a run minus that of its image-control run, paired and clustered on images
-  (`image_reliance`).
+- Image reliance: accuracy of a run minus that of its image-control run, paired and clustered on patients,
+  with the clustered paired tests of `compare_runs` (`image_reliance`).
 """
 
 from spinebench.metrics._compare import compare_runs

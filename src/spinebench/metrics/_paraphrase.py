@@ -7,6 +7,9 @@ for an imported release). Options, answer and image are unchanged, so any change
 - accuracy per wording j: over the questions whose wording j was scored;
 - consistency: the share of questions, among those with all K wordings scored, where all K answers are the
   same set of letters; `consistent_correct` those where all K are also right.
+
+Every interval is clustered on patients (images where unknown), Wilson at the clustered effective size, as
+for the accuracies of scores.json: a patient's questions, and a question's K wordings, are not independent.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from spinebench.benchmark import Question
+from spinebench.metrics._cells import CellInterval, Columns
 from spinebench.metrics._outcome import Outcome
 from spinebench.questions import DIAGNOSIS_WORDINGS, LOCALIZATION_WORDINGS
-from spinebench.stats import BootstrapSettings, bootstrap_ci
+from spinebench.stats import WILSON_CLUSTER, BootstrapSettings
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
     from spinebench.prediction import Prediction
@@ -79,50 +83,61 @@ def paraphrase_scores(
     *,
     bootstrap: BootstrapSettings | None = None,
 ) -> dict[str, Any]:
-    """Per task: accuracy under each wording (with intervals), consistency and consistent-and-right."""
+    """Per task: accuracy under each wording, consistency and consistent-and-right, each with its interval
+    (Wilson at the effective size clustered on patients, as every accuracy and rate of scores.json)."""
     settings = bootstrap or BootstrapSettings()
-    by_wording: dict[str, list[tuple[list[str], list[float]]]] = {}
-    complete: dict[str, list[tuple[str, bool, bool]]] = {}
+    columns = Columns()
+    sums: dict[tuple[str, str], list[float]] = {}  # (task, cell) -> [sum of values, count]
+
+    def add(cluster: str, key: tuple[str, str], value: float) -> None:
+        columns.add(cluster, key, value)
+        total = sums.setdefault(key, [0.0, 0.0])
+        total[0] += value
+        total[1] += 1
+
     counts: dict[str, int] = {}
+    complete: dict[str, int] = {}
     for question in questions:
-        counts[question.task] = counts.get(question.task, 0) + 1
+        task = question.task
+        counts[task] = counts.get(task, 0) + 1
         outcomes = [Outcome(v, predictions.get(v.id)) for v in paraphrases(question, k)]
-        columns = by_wording.setdefault(question.task, [([], []) for _ in range(k)])
         for j, outcome in enumerate(outcomes):
             if outcome.scored:
-                columns[j][0].append(question.image)
-                columns[j][1].append(float(outcome.exact))
+                add(question.cluster, (task, str(j)), float(outcome.exact))
         if all(o.scored for o in outcomes):
             answers = {frozenset(o.prediction.letters) for o in outcomes if o.prediction is not None}
             same = len(answers) == 1
-            complete.setdefault(question.task, []).append(
-                (question.image, same, same and all(o.exact for o in outcomes))
-            )
+            complete[task] = complete.get(task, 0) + 1
+            add(question.cluster, (task, "consistency"), float(same))
+            right = same and all(o.exact for o in outcomes)
+            add(question.cluster, (task, "consistent_correct"), float(right))
+    intervals, _ = columns.intervals(settings)
     result: dict[str, Any] = {}
-    for task in sorted(by_wording):
-        rows = complete.get(task, [])
-        images = [image for image, _, _ in rows]
-        entry: dict[str, Any] = {
+    for name in sorted(counts):
+
+        def cell(metric: str, task: str = name) -> dict[str, Any]:
+            return _cell(sums.get((task, metric)), intervals.get((task, metric)))
+
+        result[name] = {
             "wordings": k,
-            "questions": counts[task],
+            "questions": counts[name],
             # Questions with every wording scored; the rest have one pending or failed.
-            "questions_complete": len(rows),
-            "accuracy_by_wording": [
-                _mean_ci(values, clusters, settings) for clusters, values in by_wording[task]
-            ],
-            "consistency": _mean_ci([float(s) for _, s, _ in rows], images, settings),
-            "consistent_correct": _mean_ci([float(c) for _, _, c in rows], images, settings),
+            "questions_complete": complete.get(name, 0),
+            "accuracy_by_wording": [cell(str(j)) for j in range(k)],
+            "consistency": cell("consistency"),
+            "consistent_correct": cell("consistent_correct"),
         }
-        result[task] = entry
     return result
 
 
-def _mean_ci(values: list[float], clusters: list[str], settings: BootstrapSettings) -> dict[str, Any]:
-    if not values:
-        return {"value": None, "ci": None, "scored": 0}
-    ci = bootstrap_ci(values, clusters, settings)
+def _cell(total: list[float] | None, interval: CellInterval | None) -> dict[str, Any]:
+    if total is None or interval is None:
+        return {"value": None, "ci": None, "ci_method": WILSON_CLUSTER, "scored": 0, "clusters": 0}
+    value, scored = total[0] / total[1], int(total[1])
     return {
-        "value": round(sum(values) / len(values), 6),
-        "ci": ci.rounded() if ci is not None else None,
-        "scored": len(values),
+        "value": round(value, 6),
+        "ci": interval.ci,
+        "ci_method": interval.method,
+        "scored": scored,
+        "clusters": interval.clusters,
     }

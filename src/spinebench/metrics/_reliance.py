@@ -1,10 +1,13 @@
 """Image reliance: how much of a model's score goes when its image is taken away or replaced.
 
 Reliance = accuracy(real run) - accuracy(control run), on the questions both runs scored, per task and per
-task and disease. Its interval is the paired clustered bootstrap of `stats.paired_difference`: a question's
-two outcomes stay together, and whole images are resampled (an image's SDD and SLL questions are not
-independent). McNemar's exact test is given beside it. `changed` is the share of paired questions whose
-chosen letters differ between the two runs: a model can keep its accuracy and still answer differently.
+task and disease. Its interval is the paired cluster bootstrap of `stats.paired_difference`, as for
+`compare_runs`: a question's two outcomes stay together, and whole clusters (patients; images where the
+benchmark has no patient) are resampled, since a patient's questions are not independent. Beside it the two
+clustered paired tests of `stats.paired_cluster_test` (cluster sign-flip, clustered McNemar); plain McNemar
+is not given, since it treats a patient's questions as independent and its p-value would be too small.
+`changed` is the share of paired questions whose chosen letters differ between the two runs: a model can
+keep its accuracy and still answer differently.
 
 A run is "indistinguishable" from its control on a task when the interval of the reliance covers 0: at
 this sample size nothing shows that the model used the image.
@@ -16,9 +19,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from spinebench.benchmark import Question
+from spinebench.metrics._classwise import BOOTSTRAP_CLUSTER
 from spinebench.metrics._outcome import Outcome
-from spinebench.stats import BootstrapSettings, Interval, mcnemar_test, paired_difference
+from spinebench.stats import (
+    BootstrapSettings,
+    Interval,
+    cluster_codes,
+    cluster_sums,
+    paired_cluster_test,
+    paired_difference,
+)
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
     from spinebench.prediction import Prediction
@@ -33,8 +46,8 @@ class _Pairs:
 
     def add(self, question: Question, real: Outcome, control: Outcome) -> None:
         assert real.prediction is not None and control.prediction is not None
-        # Clustered on the image: the unit the benchmark's other intervals resample.
-        self.clusters.append(question.image)
+        # Clustered on the patient (the image where unknown): the unit every other interval resamples.
+        self.clusters.append(question.cluster)
         self.real.append(float(real.exact))
         self.control.append(float(control.exact))
         self.changed += set(real.prediction.letters) != set(control.prediction.letters)
@@ -42,20 +55,29 @@ class _Pairs:
     def summary(self, settings: BootstrapSettings) -> dict[str, Any]:
         diff = paired_difference(self.real, self.control, self.clusters, settings)
         ci = diff.ci.rounded() if isinstance(diff.ci, Interval) else None
-        test = mcnemar_test([v > 0 for v in self.real], [v > 0 for v in self.control])
+        real = np.asarray(self.real, dtype=np.float64)
+        control = np.asarray(self.control, dtype=np.float64)
+        codes, n_clusters = cluster_codes(self.clusters)
+        test = paired_cluster_test(
+            cluster_sums(codes, real - control, n_clusters), diff.n, seed=settings.seed
+        )
         return {
             "paired": diff.n,
+            "clusters": n_clusters,
             "real_accuracy": round(diff.mean_a, 6),
             "control_accuracy": round(diff.mean_b, 6),
             "reliance": round(diff.difference, 6),
             "ci": ci,
+            "ci_method": BOOTSTRAP_CLUSTER,
             "indistinguishable": ci is None or ci[0] <= 0.0 <= ci[1],
             "changed": round(self.changed / diff.n, 6),
-            "mcnemar": {
-                "only_real_correct": test.only_a,
-                "only_control_correct": test.only_b,
-                "p_exact": test.p_exact,
-                "p_mid": test.p_mid,
+            "test": {
+                "only_real_correct": int(((real > 0) & ~(control > 0)).sum()),
+                "only_control_correct": int((~(real > 0) & (control > 0)).sum()),
+                "p_sign_flip": test.p_sign_flip,
+                "sign_flip_exact": test.sign_flip_exact,
+                "p_clustered_mcnemar": test.p_clustered_mcnemar,
+                "informative_clusters": test.informative_clusters,
             },
         }
 
@@ -67,7 +89,8 @@ def image_reliance(
     *,
     bootstrap: BootstrapSettings | None = None,
 ) -> dict[str, Any]:
-    """Per task: reliance with its interval, `changed`, McNemar, and the same per disease (`by_disease`).
+    """Per task: reliance with its interval, `changed`, the clustered paired tests, and the same per disease
+    (`by_disease`).
 
     Accuracy is SDD accuracy and SLL exact-set accuracy. Only questions both runs scored are paired; the
     plain question ids are read (rotation 0 and the question's own wording).

@@ -85,14 +85,15 @@ def reliance_tables(audit: Audit, *, details: bool = True) -> list[Table]:
             title=Text(
                 terminal_safe(f"Image reliance of {audit.run.label}: real images minus {pairing.label}")
             ),
-            caption="reliance = accuracy(real) - accuracy(control), points, paired 95% interval (images "
-            "resampled); changed = answers that differ; McNemar exact p",
+            caption="reliance = accuracy(real) - accuracy(control), points, paired 95% interval (cluster "
+            "bootstrap, patients resampled whole); changed = answers that differ; p = cluster sign-flip test",
             caption_justify="left",
         )
         for column in (
             "task",
             "disease",
             "paired",
+            "clusters",
             "real %",
             "control %",
             "reliance",
@@ -109,11 +110,12 @@ def reliance_tables(audit: Audit, *, details: bool = True) -> list[Table]:
                     task,
                     Text(terminal_safe(disease)),
                     str(row["paired"]),
+                    str(row["clusters"]),
                     _percent(row["real_accuracy"]),
                     _percent(row["control_accuracy"]),
                     _points(row["reliance"]) + _interval(row["ci"]),
                     _percent(row["changed"]),
-                    f"{row['mcnemar']['p_exact']:.3g}",
+                    f"{row['test']['p_sign_flip']:.3g}",
                     verdict,
                 )
         tables.append(table)
