@@ -185,6 +185,7 @@ def test_image_controls_and_paraphrases_on_ray_write_what_they_write_locally(
     # The workers sent the shuffled images: the answers are not those of the real images.
     real_records = _records(tmp_path / "real")
     assert any(records[qid]["response"] != record["response"] for qid, record in real_records.items())
+    assert all(records[qid]["image_sha256"] != record["image_sha256"] for qid, record in real_records.items())
     assert json.loads((tmp_path / "ray" / "run.json").read_text())["image_control"]["kind"] == "shuffled"
 
 
