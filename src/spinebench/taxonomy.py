@@ -6,11 +6,16 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-Task = Literal["SDD", "SLL"]
-TASKS: Final[tuple[Task, ...]] = ("SDD", "SLL")
+Task = Literal["SDD", "SLL", "SSG"]
+TASKS: Final[tuple[Task, ...]] = ("SDD", "SLL", "SSG")
+# The SpineBench paper's tasks: the default build, and the two whose accuracies make Overall.
+PAPER_TASKS: Final[tuple[Task, ...]] = ("SDD", "SLL")
+# Severity grading (RSNA 2024): ours, built only on request and always reported beside Overall.
+GRADING_TASK: Final[Task] = "SSG"
 TASK_TITLES: Final[dict[Task, str]] = {
     "SDD": "Spinal disease diagnosis",
     "SLL": "Spinal lesion localization",
+    "SSG": "Spinal severity grading",
 }
 # Task names used by the published SpineBench release.
 RELEASE_TASK_NAMES: Final[dict[str, Task]] = {
@@ -112,6 +117,9 @@ RSNA_CONDITIONS: Final[dict[str, str]] = {
     "Right Subarticular Stenosis": "Subarticular stenosis",
 }
 RSNA_SEVERITIES: Final[tuple[str, ...]] = ("Normal/Mild", "Moderate", "Severe")
+# The options of a severity-grading question, always in this order (mildest first).
+SEVERITY_GRADES: Final[tuple[str, ...]] = RSNA_SEVERITIES
+SEVERE: Final = SEVERITY_GRADES[-1]
 # CSXA cervical curvature classes.
 CSXA_CLASSES: Final[dict[str, str]] = {
     "lordosis": "Cervical lordosis",

@@ -123,3 +123,25 @@ def test_a_bracket_in_the_output_path_is_printed_not_read_as_markup(
     code, output = _invoke("--catalog", str(catalog), "--out", str(out), "--encoder", "pixels")
     assert code == 0, output
     assert Benchmark.open(out).count() > 0
+
+
+def test_tasks_option_adds_severity_grading_under_its_own_protocol(
+    sources: dict[str, Path], key_file: Path, tmp_path: Path
+) -> None:
+    code, output = _invoke(
+        f"--rsna={sources['rsna']}", "--out", str(tmp_path / "g"), "--key-file", str(key_file),
+        "--workers", "1", "--encoder", "pixels", "--tasks", "SDD,SLL,SSG", "--mark-levels", "--sub-ssg", "6",
+    )  # fmt: skip
+    assert code == 0, output
+    assert "SSG" in output
+    built = Benchmark.open(tmp_path / "g", verify="full")
+    build = built.manifest["build"]
+    assert build["protocol"] == "spinebench-paper-v1+ssg-v1" and build["tasks"] == ["SDD", "SLL", "SSG"]
+    assert build["grading"]["mark_levels"] is True
+    assert build["subsets"]["sub"]["SSG"] == {"requested": 6, "selected": 6}
+
+    code, output = _invoke(
+        f"--rsna={sources['rsna']}", "--out", str(tmp_path / "bad"), "--encoder", "pixels", "--tasks", "SSG",
+    )  # fmt: skip
+    assert code != 0 and "must include the paper's SDD, SLL" in output
+    assert not (tmp_path / "bad").exists()  # refused before any cataloguing

@@ -14,6 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from spinebench.benchmark import Benchmark
 from spinebench.cli.build_cmd import build_command
 from spinebench.sources import SkippedRecord, read_rsna_lumbar
 from spinebench.synth import write_synthetic_sources
@@ -68,9 +69,11 @@ def test_a_build_names_no_folder_above_the_sources_and_no_native_rsna_id(tmp_pat
     result = CliRunner().invoke(
         app,
         ["build", *folders, "--out", str(out), "--key-file", str(key_file), "--workers", "1",
-         "--encoder", "pixels", "--sub-sdd", "20", "--sub-sll", "8"],
+         "--encoder", "pixels", "--sub-sdd", "20", "--sub-sll", "8", "--tasks", "SDD,SLL,SSG",
+         "--mark-levels"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert Benchmark.open(out).manifest["build"]["grading"]["questions"] > 0  # grading-only slices shared too
 
     catalog = out.with_name("bench.catalog")
     files = [f for root in (out, catalog) for f in root.rglob("*") if f.is_file() and f.suffix != ".png"]
@@ -85,7 +88,9 @@ def test_a_build_names_no_folder_above_the_sources_and_no_native_rsna_id(tmp_pat
 
     report = json.loads((catalog / "build_report.json").read_text())
     rsna_skips = [s for s in report["skipped"] if s["source"] == "rsna"]
-    assert len(rsna_skips) > 5  # reader skips (blank severities ...) and the truncated slice
+    assert report["graded_only"] > 0  # below-threshold slices kept for grading, pseudonymised like the rest
+    # Reader skips (blank severities ...) by their table line, and the truncated slice.
+    assert any(not s["location"].startswith("train_images/") for s in rsna_skips)
     truncated = [
         s for s in rsna_skips if s["location"].startswith("train_images/") and "(record " in s["location"]
     ]

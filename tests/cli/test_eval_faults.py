@@ -30,11 +30,15 @@ def _files_holding(root: Path, text: str) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file() and text.encode() in path.read_bytes()]
 
 
-@pytest.mark.parametrize("shape", ["query", "userinfo"])
+@pytest.mark.parametrize("shape", ["query", "userinfo", "path-parameters"])
 def test_a_credential_in_the_base_url_is_refused_and_stored_nowhere(tmp_path: Path, shape: str) -> None:
     with OpenAIStubServer() as stub:
         host = stub.base_url.removeprefix("http://")
-        url = f"{stub.base_url}?api_key={SECRET}" if shape == "query" else f"http://me:{SECRET}@{host}"
+        url = {
+            "query": f"{stub.base_url}?api_key={SECRET}",
+            "userinfo": f"http://me:{SECRET}@{host}",
+            "path-parameters": f"{stub.base_url};key={SECRET}",
+        }[shape]
         code, output = _eval("--model", "openai:stub-model", "--base-url", url, "--out", str(tmp_path / "r"))
         assert stub.request_count == 0
     assert code == 2 and "--api-key-env" in output
@@ -221,3 +225,45 @@ def test_a_hostile_model_name_in_run_json_reaches_the_leaderboard_without_contro
     assert result.exit_code == 0, result.output
     assert "evil]0;PWNED[2Jmodel" in result.output
     assert "\x1b" not in result.output and "\x07" not in result.output and "\u202e" not in result.output
+
+
+def test_a_constant_letter_beyond_the_questions_options_is_refused(tmp_path: Path) -> None:
+    code, output = _eval("--model", "constant:F", "--out", str(tmp_path / "r"))
+    assert code == 2 and "'F'" in output and "ABCDE" in output
+    assert not (tmp_path / "r" / PREDICTIONS).exists()
+    code, output = _eval("--model", "constant:e", "--out", str(tmp_path / "ok"))
+    assert code == 0, output
+
+
+def test_the_judge_is_asked_at_its_own_url_with_its_own_key_and_run_json_keeps_no_key(
+    tmp_path: Path,
+) -> None:
+    hedging = StubReply.answer("It is hard to say; several findings could fit.")
+    with (
+        OpenAIStubServer(lambda body, index: hedging) as model_server,
+        OpenAIStubServer(lambda body, index: StubReply.answer("My final option: [A]")) as judge_server,
+    ):
+        env = {"OPENAI_API_KEY": "model-key-0123456789", "SPINEBENCH_JUDGE_KEY": SECRET}
+        code, output = _eval(
+            "--model", "openai:stub-model", "--base-url", model_server.base_url, "--out", str(tmp_path / "r"),
+            "--judge", "openai:judge-model", "--judge-base-url", judge_server.base_url,
+            "--judge-api-key-env", "SPINEBENCH_JUDGE_KEY", env=env,
+        )  # fmt: skip
+        model_requests, judge_requests = model_server.requests, judge_server.requests
+        model_url, judge_url = model_server.base_url, judge_server.base_url
+    assert code == 0, output
+    assert judge_requests and {r.body["model"] for r in judge_requests} == {"judge-model"}
+    assert {r.headers["authorization"] for r in judge_requests} == {f"Bearer {SECRET}"}
+    assert {r.body["model"] for r in model_requests} == {"stub-model"}
+    run_json = json.loads((tmp_path / "r" / RUN_JSON).read_text())
+    judge = run_json["judge_provider"]
+    assert (judge["base_url"], judge["api_key_env"]) == (judge_url, "SPINEBENCH_JUDGE_KEY")
+    assert run_json["provider"]["base_url"] == model_url
+    assert _files_holding(tmp_path, SECRET) == [] and SECRET not in output
+
+
+def test_judge_options_without_a_judge_are_refused(tmp_path: Path) -> None:
+    code, output = _eval(
+        "--model", "random", "--judge-base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path)
+    )
+    assert code == 2 and "need --judge MODEL" in output

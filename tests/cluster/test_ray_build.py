@@ -13,7 +13,10 @@ from spinebench.cluster import RayConversions, RayEncoding
 from spinebench.questions import BuildSettings, build_from_sources
 
 KEY = b"a-key-for-the-ray-build-tests"
-SETTINGS = BuildSettings(encoder="pixels", sub_sdd=20, sub_sll=8, synthetic=True)
+# With SSG and marked levels: the graded slices' source sizes (to place the marks) come back from Ray too.
+SETTINGS = BuildSettings(
+    encoder="pixels", sub_sdd=20, sub_sll=8, synthetic=True, tasks=("SDD", "SLL", "SSG"), mark_levels=True
+)
 
 
 class _CountingEncoding:
@@ -44,7 +47,9 @@ def test_a_ray_build_is_byte_identical_to_a_local_build_and_resumes_from_the_cac
         remote_encoding=encoding,
     )
     assert remote.catalog.converted == local.catalog.converted > 0
-    assert encoding.asked == remote.catalog.images > 0
+    # Slices kept for grading alone are not embedded: no hard negative is drawn for them.
+    assert encoding.asked == remote.catalog.images - remote.catalog.graded_only > 0
+    assert remote.benchmark.questions["SSG"] > 0
     for name in ("benchmark.parquet", "manifest.json", "library.npz", "CARD.md"):
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
     assert (tmp_path / "ray.embeddings.npz").read_bytes() == (tmp_path / "local.embeddings.npz").read_bytes()

@@ -15,7 +15,7 @@ from spinebench.prompts import PAPER, render_prompt
 from spinebench.testing import require
 
 COLUMNS = ["index", "image", "question", "A", "B", "C", "D", "E", "answer", "category", "l2-category"]
-EXTRA = ["id", "task", "disease", "source", "modality", "subsets", "prompt"]
+EXTRA = ["id", "task", "disease", "source", "modality", "subsets", "prompt", "level"]
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:

@@ -510,3 +510,14 @@ def test_a_converted_image_is_read_back_from_the_disk_cache_byte_for_byte(
 def test_the_image_cache_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPINEBENCH_IMAGE_CACHE", "off")
     assert ProviderOptions().image_cache is None
+
+
+def test_null_content_in_a_finished_reply_is_a_bad_response_unless_it_reasoned() -> None:
+    with OpenAIStubServer(lambda body, index: StubReply.answer(None)) as stub:
+        error = failure(provider_for(stub.base_url))
+        assert stub.request_count == 3  # retried
+    assert (error.kind, error.retryable) == ("bad_response", True) and "no content" in error.message
+    thinking = StubReply.answer(None, reasoning="The L4/L5 disc is narrowed.")
+    with OpenAIStubServer(lambda body, index: thinking) as stub:
+        completion = run(complete_once(provider_for(stub.base_url), chat()))
+    assert (completion.text, completion.reasoning) == ("", "The L4/L5 disc is narrowed.")

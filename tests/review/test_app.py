@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,50 @@ def test_item_set_can_come_from_a_subset(tmp_path: Path) -> None:
     state = prepare_review(tmp_path / "r.sqlite", sample, [], ReviewSettings(subset="sub"))
     in_sub = {q.id for q in sample.iter_questions("sub")}
     assert state.items and set(state.items) <= in_sub
+
+
+def test_behind_a_tls_proxy_the_allowed_host_works_without_port_and_over_https(
+    tmp_path: Path, hostile_run: Path
+) -> None:
+    settings = ReviewSettings(allowed_hosts=("review.example.org",))
+    state = prepare_review(tmp_path / "r.sqlite", open_sample(), [], settings)
+    token = create_invite(state.database, "Ada")
+    proxied = TestClient(create_app(state), base_url="https://review.example.org")
+    assert proxied.get("/").status_code == 403  # reached (not signed in), not 421
+    https = {"origin": "https://review.example.org"}
+    signed_in = proxied.post("/invite", data={"token": token}, headers=https, follow_redirects=False)
+    assert signed_in.status_code == 303
+    for base_url in ("http://[::1]:8765", "http://localhost:8765", "http://review.example.org:8765"):
+        assert TestClient(create_app(state), base_url=base_url).get("/").status_code == 403
+    for base_url in (
+        "https://evil.example",
+        "http://evil.example:8765",
+        "http://review.example.org.evil:8765",
+    ):
+        assert TestClient(create_app(state), base_url=base_url).get("/").status_code == 421
+    evil = proxied.post("/consent", data={"named": "1"}, headers={"origin": "https://evil.example"})
+    assert evil.status_code == 403
+
+
+def test_an_answer_is_final_once_given_and_its_time_is_bounded(
+    setup: tuple[TestClient, ReviewDatabase, str],
+) -> None:
+    client, database, token = setup
+    csrf = _sign_in(client, token)
+    question_id = re.search(r'name="question_id" value="([^"]+)"', client.get("/answer").text)
+    assert question_id
+    form = {"csrf": csrf, "question_id": question_id.group(1), "letter": "A", "shown": "0"}
+    assert client.post("/answer", data=form, headers=ORIGIN, follow_redirects=False).status_code == 303
+    [answer] = load_answers(database)
+    assert answer.letters == ("A",) and answer.seconds is None  # shown=0: not a latency of 56 years
+    changed = client.post(
+        "/answer", data=form | {"letter": "B", "shown": str(int(time.time()))}, headers=ORIGIN
+    )
+    assert changed.status_code == 409 and "already answered" in changed.text
+    assert load_answers(database) == [answer]
+    next_id = re.search(r'name="question_id" value="([^"]+)"', client.get("/answer").text)
+    assert next_id and next_id.group(1) != answer.question_id
+    form = form | {"question_id": next_id.group(1), "shown": str(int(time.time()) - 5)}
+    client.post("/answer", data=form, headers=ORIGIN)
+    seconds = {a.question_id: a.seconds for a in load_answers(database)}[next_id.group(1)]
+    assert seconds is not None and 4 <= seconds <= 60

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from spinebench.benchmark import open_sample
 from spinebench.cli import app
+from spinebench.errors import SpineBenchError
 from spinebench.report import (
     LeaderboardRow,
     ReportSettings,
@@ -19,6 +21,7 @@ from spinebench.report import (
 from spinebench.review import (
     Answer,
     Rating,
+    ReviewDatabaseError,
     ReviewSettings,
     create_invite,
     export_reviews,
@@ -125,3 +128,50 @@ def test_export_of_a_missing_database_names_it(tmp_path: Path) -> None:
         app, ["review", "export", "--db", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2 and "none.sqlite: no such review database" in result.output
+
+
+def test_reviewers_whose_names_give_one_folder_name_keep_every_answer(tmp_path: Path) -> None:
+    sample = open_sample()
+    db_path = tmp_path / "review.sqlite"
+    database = setup_review(db_path, sample, [], ReviewSettings(per_stratum=1))
+    create_invite(database, "Dr Ada")
+    create_invite(database, "Dr/Ada")
+    create_invite(database, "Bo")
+    create_invite(database, "bo")  # one folder with Bo's where file names ignore case (macOS, Windows)
+    items = item_ids(database)
+    for reviewer, count in ((1, 3), (2, 1), (3, 2), (4, 1)):
+        set_named(database, reviewer, True)
+        for question_id in items[:count]:
+            record_answer(database, Answer(reviewer, question_id, ("A",), 2.0, "2026-01-01T00:00:00+00:00"))
+
+    first = export_reviews(db_path, sample, tmp_path / "out")
+    assert set(first.runs) == {"human:Dr Ada", "human:Dr/Ada", "human:Bo", "human:bo"}
+    assert len({path.name.lower() for path in first.runs.values()}) == 4
+    for model, count in (("human:Dr Ada", 3), ("human:Dr/Ada", 1), ("human:Bo", 2), ("human:bo", 1)):
+        directory = RunDirectory(first.runs[model])
+        assert directory.read_run_json()["identity"]["model"] == model
+        assert len(directory.load_predictions()) == count
+    again = export_reviews(db_path, sample, tmp_path / "again")
+    assert {m: p.name for m, p in again.runs.items()} == {m: p.name for m, p in first.runs.items()}
+
+
+def test_two_reviewers_under_one_label_are_refused_not_merged(tmp_path: Path) -> None:
+    sample = open_sample()
+    db_path = tmp_path / "review.sqlite"
+    database = setup_review(db_path, sample, [], ReviewSettings(per_stratum=1))
+    create_invite(database, "Ada")
+    with pytest.raises(ReviewDatabaseError, match="looks like a pseudonym"):
+        create_invite(database, "Reviewer-1")
+    # A database from before that check: reviewer 2 opted in under reviewer 1's pseudonym.
+    with database.transaction() as connection:
+        connection.execute(
+            "INSERT INTO reviewers (name, pseudonym, named, created) "
+            "VALUES ('reviewer-1', 'reviewer-2', 1, '')"
+        )
+    for reviewer in (1, 2):
+        record_answer(
+            database, Answer(reviewer, item_ids(database)[0], ("A",), 2.0, "2026-01-01T00:00:00+00:00")
+        )
+    with pytest.raises(SpineBenchError, match="both be exported as human:reviewer-1"):
+        export_reviews(db_path, sample, tmp_path / "out")
+    assert not any((tmp_path / "out").glob("human-*"))

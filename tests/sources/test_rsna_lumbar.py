@@ -104,12 +104,35 @@ def test_scripted_study_gives_levels_worst_severity_and_left_right_merge(rsna_ro
         "Sagittal T1",
         "Axial T2",
     )
-    # The Normal/Mild axial slices of a diseased study are not called healthy.
+    # The Normal/Mild axial slices of a diseased study are not called healthy: kept for grading only.
     for level in ("L1/L2", "L5/S1"):
         native_id = slice_with(rsna_root, study, "Left Subarticular Stenosis", level)
-        assert native_id not in images
-        [reason] = reasons_for(skipped, native_id)
-        assert reason.startswith("below severity threshold: no level on this slice is Moderate or worse")
+        assert images[native_id].graded_only and images[native_id].findings == ()
+        assert {g.severity for g in images[native_id].grades} == {"Normal/Mild"}
+        assert not reasons_for(skipped, native_id)
+    assert not any(image.graded_only for image in images.values() if image.findings)
+
+
+def test_every_slice_carries_its_grades_with_the_marked_points(rsna_root: Path) -> None:
+    """Grades keep left and right apart, every severity (below the threshold too) and the row's point."""
+    study = study_ids(rsna_root)[1]
+    images, _ = records(rsna_root)
+    severities = {row["study_id"]: row for row in table(rsna_root / "train.csv")}[study]
+    rows = [row for row in table(rsna_root / "train_label_coordinates.csv") if row["study_id"] == study]
+    assert rows
+    for row in rows:
+        native_id = f"{study}/{row['series_id']}/{row['instance_number']}"
+        column = f"{row['condition'].lower().replace(' ', '_')}_{row['level'].lower().replace('/', '_')}"
+        [grade] = [
+            g for g in images[native_id].grades if (g.condition, g.level) == (row["condition"], row["level"])
+        ]
+        assert grade.severity == severities[column]
+        assert (grade.x, grade.y) == (float(row["x"]), float(row["y"]))
+    axial = slice_with(rsna_root, study, "Left Subarticular Stenosis", "L4/L5")
+    assert [(g.condition, g.severity) for g in images[axial].grades] == [
+        ("Left Subarticular Stenosis", "Severe"),
+        ("Right Subarticular Stenosis", "Moderate"),
+    ]
 
 
 def test_severity_threshold_option(rsna_root: Path) -> None:
@@ -130,6 +153,9 @@ def test_severity_threshold_option(rsna_root: Path) -> None:
 
     assert levels(severe) < levels(default) < levels(everything)
     assert set(severe) <= set(default) <= set(everything)
+    # The threshold moves slices between diagnosis and grading-only; their grades stay the same.
+    assert sum(i.graded_only for i in severe.values()) > sum(i.graded_only for i in default.values())
+    assert all(severe[key].grades == default[key].grades for key in severe)
     with pytest.raises(SeverityThresholdError, match="unknown severity threshold 'Mild'"):
         read_rsna_lumbar(rsna_root, min_severity="Mild")
 
@@ -148,13 +174,14 @@ def test_blank_severity_at_a_marked_level_is_reported(rsna_root: Path) -> None:
     study = study_ids(rsna_root)[2]
     images, skipped = records(rsna_root)
     native_id = slice_with(rsna_root, study, "Left Subarticular Stenosis", "L1/L2")
-    blank, rest = reasons_for(skipped, native_id)
+    [blank] = reasons_for(skipped, native_id)
     assert blank == "blank severity in train.csv column left_subarticular_stenosis_l1_l2"
-    # Its other mark (right, Normal/Mild) cannot make it healthy: the slice is skipped too.
-    assert rest.startswith(
-        "no usable finding: nothing Moderate or worse on this slice and 1 of its rows rejected"
-    )
-    assert native_id not in images
+    # Its other mark (right, Normal/Mild) cannot make it healthy: the slice serves grading alone, with
+    # the grade that is known.
+    assert images[native_id].graded_only and images[native_id].findings == ()
+    assert [(g.condition, g.severity) for g in images[native_id].grades] == [
+        ("Right Subarticular Stenosis", "Normal/Mild")
+    ]
     assert sum(r.reason.startswith("blank severity") for r in skipped if study in r.location) == 1
     canal = slice_with(rsna_root, study, "Spinal Canal Stenosis", "L5/S1")
     assert images[canal].findings == (Finding("Spinal canal stenosis", ("L5/S1",), "Moderate"),)
@@ -296,3 +323,11 @@ def test_synthetic_writer_is_deterministic(tmp_path: Path) -> None:
     second = contents(write_synthetic_rsna_lumbar(tmp_path / "b", seed=4, studies=3))
     assert first == second
     assert first != contents(write_synthetic_rsna_lumbar(tmp_path / "c", seed=5, studies=3))
+
+
+def test_synthetic_copy_grades_every_marked_slice_with_all_three_grades(rsna_root: Path) -> None:
+    """What severity grading needs: the three grades on marked slices, each with a point on the image."""
+    images, _ = records(rsna_root)
+    grades = [grade for image in images.values() for grade in image.grades]
+    assert {g.severity for g in grades} == {"Normal/Mild", "Moderate", "Severe"}
+    assert all(g.x is not None and 0 <= g.x < 128 and g.y is not None and 0 <= g.y < 128 for g in grades)

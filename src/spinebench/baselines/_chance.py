@@ -10,7 +10,7 @@ from typing import Any
 from spinebench.baselines._baseline import BaselineAnswer
 from spinebench.benchmark import Benchmark, Question
 from spinebench.errors import ModelSpecError
-from spinebench.taxonomy import LETTERS
+from spinebench.taxonomy import LETTERS, TASKS
 
 
 class RandomBaseline:
@@ -63,8 +63,11 @@ class ConstantBaseline:
         return {"provider": "constant", "answer": self.answer_text}
 
     def fit(self, benchmark: Benchmark, questions: Iterable[Question]) -> None:
-        """Refuses an answer no question of the run offers (`constant:Zebra` would score 0 silently)."""
-        check_constant_answer(self.answer_text, answer_classes(questions))
+        """Refuses an answer no question of the run offers (`constant:Zebra`, or `constant:F` where the
+        questions have options A-E, would score 0 silently)."""
+        questions = list(questions)
+        letters = {letter for question in questions for letter in question.letters}
+        check_constant_answer(self.answer_text, answer_classes(questions), letters)
 
     async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
         letters = question.letters
@@ -85,25 +88,27 @@ def answer_classes(questions: Iterable[Question]) -> set[str]:
     return {option for question in questions for option in question.options}
 
 
-def check_constant_answer(answer: str, classes: Collection[str]) -> None:
-    """Raises ModelSpecError unless every comma-separated part of `answer` is a letter or one of `classes`.
+def check_constant_answer(answer: str, classes: Collection[str], letters: Collection[str] = LETTERS) -> None:
+    """Raises ModelSpecError unless every comma-separated part of `answer` is one of `letters` or of
+    `classes`.
 
-    `classes` are the option texts of the benchmark being run (diseases, "Healthy", disc levels); the
-    comparison ignores case, as answering does.
+    `classes` are the option texts of the benchmark being run (diseases, "Healthy", disc levels) and
+    `letters` the option letters its questions have; the comparison ignores case, as answering does.
     """
     known = {text.lower() for text in classes}
     parts = [part.strip() for part in answer.split(",") if part.strip()]
-    unknown = [part for part in parts if part.lower() not in known and not _is_letter(part)]
+    unknown = [part for part in parts if part.lower() not in known and not _is_letter(part, letters)]
     if unknown or not parts:
         shown = ", ".join(sorted(classes, key=str.lower)) or "none"
+        offered = "".join(sorted(letters)) or "none"
         raise ModelSpecError(
             f"constant:{answer}: {', '.join(repr(p) for p in unknown) or 'the answer'} is not an answer of "
-            f"this benchmark; give an option letter or one of: {shown}"
+            f"this benchmark; give an option letter ({offered}) or one of: {shown}"
         )
 
 
-def _is_letter(part: str) -> bool:
-    return len(part) == 1 and part.upper() in LETTERS
+def _is_letter(part: str, letters: Collection[str]) -> bool:
+    return len(part) == 1 and part.upper() in letters
 
 
 class PriorBaseline:
@@ -115,36 +120,38 @@ class PriorBaseline:
     """
 
     def __init__(self) -> None:
-        self._texts: dict[bool, tuple[str, ...]] = {}
-        self._letters: dict[bool, tuple[str, ...]] = {}
+        # Per task: SDD and SSG both have one answer, but diseases and grades are different answers.
+        self._texts: dict[str, tuple[str, ...]] = {}
+        self._letters: dict[str, tuple[str, ...]] = {}
 
     @property
     def spec(self) -> str:
         return "prior"
 
     def fit(self, benchmark: Benchmark, questions: Iterable[Question]) -> None:
-        texts: dict[bool, Counter[tuple[str, ...]]] = {False: Counter(), True: Counter()}
-        letters: dict[bool, Counter[tuple[str, ...]]] = {False: Counter(), True: Counter()}
+        texts: dict[str, Counter[tuple[str, ...]]] = {task: Counter() for task in TASKS}
+        letters: dict[str, Counter[tuple[str, ...]]] = {task: Counter() for task in TASKS}
         for question in questions:
-            texts[question.multiple][tuple(sorted(question.answer_texts))] += 1
-            letters[question.multiple][question.answer] += 1
-        for multiple in (False, True):
-            if texts[multiple]:
-                self._texts[multiple] = min(texts[multiple].items(), key=lambda kv: (-kv[1], kv[0]))[0]
-                self._letters[multiple] = min(letters[multiple].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            texts[question.task][tuple(sorted(question.answer_texts))] += 1
+            letters[question.task][question.answer] += 1
+        for task in TASKS:
+            if texts[task]:
+                self._texts[task] = min(texts[task].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+                self._letters[task] = min(letters[task].items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
     def describe(self) -> dict[str, Any]:
         return {
             "provider": "prior",
-            "diagnosis_answer": list(self._texts.get(False, ())),
-            "localization_answer": list(self._texts.get(True, ())),
+            "diagnosis_answer": list(self._texts.get("SDD", ())),
+            "localization_answer": list(self._texts.get("SLL", ())),
+            **({"grading_answer": list(self._texts["SSG"])} if "SSG" in self._texts else {}),
         }
 
     async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
-        texts = self._texts.get(question.multiple, ())
+        texts = self._texts.get(question.task, ())
         letters = question.letters
         if texts and all(text in question.options for text in texts):
             chosen = sorted(letters[question.options.index(text)] for text in texts)
         else:
-            chosen = [letter for letter in self._letters.get(question.multiple, ("A",)) if letter in letters]
+            chosen = [letter for letter in self._letters.get(question.task, ("A",)) if letter in letters]
         return BaselineAnswer(tuple(chosen or ["A"]))

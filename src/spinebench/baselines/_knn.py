@@ -37,7 +37,7 @@ from spinebench.embeddings import Encoder, make_encoder
 from spinebench.errors import SpineBenchError
 from spinebench.models import ProviderError
 from spinebench.questions import LIBRARY_FILE, LibraryArrays, library_from_bytes
-from spinebench.taxonomy import DISEASE_NAMES, HEALTHY, LETTERS, canonical_answer
+from spinebench.taxonomy import DISEASE_NAMES, GRADING_TASK, HEALTHY, LETTERS, canonical_answer
 
 DEFAULT_K: Final = 10
 # The level most often affected in lumbar degeneration: the answer when the library holds no levelled image.
@@ -131,6 +131,12 @@ class KnnBaseline:
         }
 
     async def answer(self, question: Question, image: bytes | None) -> BaselineAnswer:
+        if question.task == GRADING_TASK:
+            # The library holds diseases and levels, not grades: nothing to vote with.
+            blind = await self._blind.answer(question, image)
+            return BaselineAnswer(
+                blind.letters, "The library holds no grades, so knn grades as the prior baseline does."
+            )
         if image is None:
             blind = await self._blind.answer(question, None)
             return BaselineAnswer(

@@ -27,10 +27,10 @@ from PIL import Image, UnidentifiedImageError
 from spinebench import __version__
 from spinebench.benchmark._question import (
     QUESTION_SCHEMA,
-    SCHEMA_WITHOUT_PATIENT,
     Question,
     questions_from_batch,
     questions_to_table,
+    readable_schema,
 )
 from spinebench.errors import BenchmarkError
 from spinebench.hashing import sha256_bytes, sha256_file
@@ -310,7 +310,7 @@ class Benchmark:
             )
         file = self.path / PARQUET_NAME
         parquet = pq.ParquetFile(file)
-        if parquet.schema_arrow not in (QUESTION_SCHEMA, SCHEMA_WITHOUT_PATIENT):
+        if not readable_schema(parquet.schema_arrow):
             raise BenchmarkError(f"{file}: columns differ from the SpineBench question schema")
         for batch_number, batch in enumerate(parquet.iter_batches(batch_size=_READ_BATCH)):
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 import pyarrow as pa
 
@@ -13,11 +14,12 @@ from spinebench.taxonomy import LETTERS, TASKS, Task, letters_for
 class Question:
     """A question about one image.
 
-    `answer` holds the correct option letters, sorted: one for SDD, one or more for SLL. `disease` is the
-    true answer class for SDD and the finding whose levels are asked for SLL. `subsets` names the flagged
-    subsets the question belongs to (e.g. "sub" for SpineBench-Sub). `patient` is the catalogue's keyed
-    pseudonym of the patient (never a dataset identifier); None where unknown (an imported release), in which
-    case statistics cluster on the image instead.
+    `answer` holds the correct option letters, sorted: one for SDD and SSG, one or more for SLL. `disease`
+    is the true answer class for SDD, the finding whose levels are asked for SLL, and the graded RSNA
+    condition for SSG (e.g. "Left Neural Foraminal Narrowing"). `subsets` names the flagged subsets the
+    question belongs to (e.g. "sub" for SpineBench-Sub). `patient` is the catalogue's keyed pseudonym of the
+    patient (never a dataset identifier); None where unknown (an imported release), in which case statistics
+    cluster on the image instead. `level` is the disc level graded (SSG only).
     """
 
     id: str
@@ -31,6 +33,7 @@ class Question:
     modality: str
     subsets: tuple[str, ...] = field(default=())
     patient: str | None = None
+    level: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -40,8 +43,10 @@ class Question:
             raise ValueError(f"question {self.id}: answer {self.answer!r} is not among options {allowed}")
         if list(self.answer) != sorted(set(self.answer)):
             raise ValueError(f"question {self.id}: answer letters must be sorted and unique: {self.answer!r}")
-        if self.task == "SDD" and len(self.answer) != 1:
-            raise ValueError(f"question {self.id}: a diagnosis question has exactly one answer")
+        if self.task != "SLL" and len(self.answer) != 1:
+            raise ValueError(f"question {self.id}: a {self.task} question has exactly one answer")
+        if (self.level is not None) != (self.task == "SSG"):
+            raise ValueError(f"question {self.id}: a level is given for grading questions, and only for them")
 
     @property
     def multiple(self) -> bool:
@@ -75,10 +80,19 @@ QUESTION_SCHEMA = pa.schema(
         pa.field("modality", pa.string(), nullable=False),
         pa.field("subsets", pa.list_(pa.string()), nullable=False),
         pa.field("patient", pa.string()),
+        pa.field("level", pa.string()),
     ]
 )
-# Benchmarks written before the patient column: read as patient None (intervals then cluster on images).
-SCHEMA_WITHOUT_PATIENT = QUESTION_SCHEMA.remove(QUESTION_SCHEMA.get_field_index("patient"))
+# Columns added after format version 1 was first written, nullable; a file without any of them still reads
+# (no patient: intervals cluster on images; no level: no severity grading).
+_ADDED_COLUMNS: Final = ("patient", "level")
+
+
+def readable_schema(schema: pa.Schema) -> bool:
+    """Whether a benchmark.parquet schema is the question schema, maybe without columns added later."""
+    present = set(schema.names)
+    expected = pa.schema([f for f in QUESTION_SCHEMA if f.name not in _ADDED_COLUMNS or f.name in present])
+    return bool(schema == expected)
 
 
 def questions_to_table(questions: list[Question]) -> pa.Table:
@@ -103,6 +117,8 @@ def questions_from_batch(batch: pa.RecordBatch) -> list[Question]:
             modality=rows["modality"][i],
             subsets=tuple(rows["subsets"][i]),
             patient=rows["patient"][i] if "patient" in rows else None,
+            # Benchmarks written before severity grading have no level column.
+            level=rows["level"][i] if "level" in rows else None,
         )
         for i in range(batch.num_rows)
     ]

@@ -31,6 +31,7 @@ from rich.progress import Progress
 
 from spinebench.benchmark import PARQUET_WRITER
 from spinebench.catalog._entry import CatalogEntry, entries_from_table, entries_to_table
+from spinebench.catalog._grades import scaled_grades, source_size
 from spinebench.errors import SpineBenchError
 from spinebench.hashing import sha256_bytes
 from spinebench.imaging import ImageDecodeError, ImagingOptions, encode_rgb_png, standardise_display
@@ -68,6 +69,7 @@ class CatalogReport:
     by_source: dict[str, int] = field(default_factory=dict)
     by_disease: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: list[SkippedRecord] = field(default_factory=list)
+    graded_only: int = 0  # images kept for severity grading alone (not counted in by_disease)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +78,7 @@ class CatalogReport:
             "reused": self.reused,
             "by_source": dict(sorted(self.by_source.items())),
             "by_disease": {s: dict(sorted(d.items())) for s, d in sorted(self.by_disease.items())},
+            "graded_only": self.graded_only,
             # private_ids: already replaced in the text by their pseudonyms, so not written
             "skipped": [
                 {"source": s.source, "location": s.location, "reason": s.reason} for s in self.skipped
@@ -89,15 +92,21 @@ class _Converted:
     image: str
     width: int
     height: int
+    # The source image's size, read only for images with marked grades (to scale their points).
+    source_width: int | None = None
+    source_height: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class StandardisedPNG:
-    """One source image standardised and encoded: the catalogue's PNG bytes and its size."""
+    """One source image standardised and encoded: the catalogue's PNG bytes and its size (and the source
+    image's size, read only for images with marked grades, to scale their points)."""
 
     data: bytes
     width: int
     height: int
+    source_width: int | None = None
+    source_height: int | None = None
 
 
 class ConversionExecutor(Protocol):
@@ -115,8 +124,16 @@ class ConversionExecutor(Protocol):
 def standardised_png(item: SourceImage, imaging: ImagingOptions) -> StandardisedPNG:
     """Decode and standardise one source image into the catalogue's PNG (ImageDecodeError if it cannot)."""
     image = standardise_display(item.path, frame=item.frame, options=imaging)
+    source = source_size(item.path) if _has_points(item) else None
     # RGB, as `standardise` gives, without expanding a grey image to three channels first.
-    return StandardisedPNG(encode_rgb_png(image), image.width, image.height)
+    png = encode_rgb_png(image)
+    if source is None:
+        return StandardisedPNG(png, image.width, image.height)
+    return StandardisedPNG(png, image.width, image.height, *source)
+
+
+def _has_points(item: SourceImage) -> bool:
+    return any(grade.x is not None for grade in item.grades)
 
 
 def standardised_png_or_reason(item: SourceImage, imaging: ImagingOptions) -> StandardisedPNG | str:
@@ -137,7 +154,7 @@ def _store(png: StandardisedPNG, out: Path) -> _Converted:
         partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
         partial.write_bytes(png.data)
         os.replace(partial, target)
-    return _Converted(digest, relative, png.width, png.height)
+    return _Converted(digest, relative, png.width, png.height, png.source_width, png.source_height)
 
 
 def _convert(item: SourceImage, out: Path, imaging: ImagingOptions) -> _Converted:
@@ -248,7 +265,9 @@ def build_catalog(
             report.skipped.append(scrub.image(item, record, f"cannot read ({error.strerror})"))
             continue
         previous = known.get(conversion_key)
-        if previous is not None and (out / previous.image).exists():
+        # A conversion logged before grades were catalogued lacks the source size their points need.
+        unsized = previous is not None and previous.source_width is None and _has_points(item)
+        if previous is not None and (out / previous.image).exists() and not unsized:
             converted[record] = previous
             report.reused += 1
         else:
@@ -290,6 +309,8 @@ def build_catalog(
                 study=pseudonym(key, item.source, item.study_id) if item.study_id else None,
                 width=done.width,
                 height=done.height,
+                grades=scaled_grades(item.grades, done),
+                graded_only=item.graded_only,
             )
         )
     table = entries_to_table(entries)
@@ -304,6 +325,9 @@ def build_catalog(
     report.images = len(entries)
     for entry in entries:
         report.by_source[entry.source] = report.by_source.get(entry.source, 0) + 1
+        if entry.graded_only:
+            report.graded_only += 1
+            continue
         diseases = report.by_disease.setdefault(entry.source, {})
         for disease in entry.diseases:
             diseases[disease] = diseases.get(disease, 0) + 1
@@ -431,4 +455,5 @@ def catalog_synthetic(path: Path) -> bool | None:
 
 
 def count_diseases(entries: Iterable[CatalogEntry]) -> Counter[str]:
-    return Counter(disease for entry in entries for disease in entry.diseases)
+    """Images per disease (Healthy included) over the entries the diagnosis tasks may use."""
+    return Counter(disease for entry in entries if not entry.graded_only for disease in entry.diseases)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from spinebench.sources import Finding
+from spinebench.sources import Finding, Grade
 from spinebench.taxonomy import HEALTHY
 
 
@@ -15,7 +15,9 @@ class CatalogEntry:
     """`image_id` is the sha256 of the standardised PNG; `image` its path relative to the catalogue folder.
 
     `record`, `patient` and `study` are keyed hashes of the dataset's identifiers (never the identifiers).
-    No findings means Healthy; `diseases` lists the finding names, or ("Healthy",).
+    No findings means Healthy; `diseases` lists the finding names, or ("Healthy",). `grades` are the
+    severities marked on the image, their points scaled to the standardised image; a `graded_only` entry
+    serves severity grading alone (its findings are not known to be complete: see `SourceImage`).
     """
 
     image_id: str
@@ -29,6 +31,8 @@ class CatalogEntry:
     study: str | None
     width: int
     height: int
+    grades: tuple[Grade, ...] = ()
+    graded_only: bool = False
 
     @property
     def diseases(self) -> tuple[str, ...]:
@@ -40,6 +44,15 @@ _FINDING = pa.struct(
         pa.field("disease", pa.string(), nullable=False),
         pa.field("levels", pa.list_(pa.string()), nullable=False),
         pa.field("severity", pa.string()),
+    ]
+)
+_GRADE = pa.struct(
+    [
+        pa.field("condition", pa.string(), nullable=False),
+        pa.field("level", pa.string(), nullable=False),
+        pa.field("severity", pa.string(), nullable=False),
+        pa.field("x", pa.float64()),
+        pa.field("y", pa.float64()),
     ]
 )
 CATALOG_SCHEMA = pa.schema(
@@ -56,6 +69,8 @@ CATALOG_SCHEMA = pa.schema(
         pa.field("study", pa.string()),
         pa.field("width", pa.int32(), nullable=False),
         pa.field("height", pa.int32(), nullable=False),
+        pa.field("grades", pa.list_(_GRADE), nullable=False),
+        pa.field("graded_only", pa.bool_(), nullable=False),
     ]
 )
 
@@ -77,6 +92,14 @@ def entries_to_table(entries: list[CatalogEntry]) -> pa.Table:
         "study": [e.study for e in entries],
         "width": [e.width for e in entries],
         "height": [e.height for e in entries],
+        "grades": [
+            [
+                {"condition": g.condition, "level": g.level, "severity": g.severity, "x": g.x, "y": g.y}
+                for g in e.grades
+            ]
+            for e in entries
+        ],
+        "graded_only": [e.graded_only for e in entries],
     }
     return pa.Table.from_pydict(rows, schema=CATALOG_SCHEMA)
 
@@ -96,6 +119,12 @@ def entries_from_table(table: pa.Table) -> list[CatalogEntry]:
             study=row["study"],
             width=row["width"],
             height=row["height"],
+            # Catalogues written before severity grading have neither column.
+            grades=tuple(
+                Grade(g["condition"], g["level"], g["severity"], g["x"], g["y"])
+                for g in row.get("grades") or ()
+            ),
+            graded_only=bool(row.get("graded_only", False)),
         )
         for row in rows
     ]

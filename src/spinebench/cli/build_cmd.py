@@ -40,10 +40,12 @@ from spinebench.questions import (
     DEFAULT_LIBRARY_SIZE,
     DEFAULT_SUB_SDD,
     DEFAULT_SUB_SLL,
+    DEFAULT_SUB_SSG,
     BuildReport,
     BuildSettings,
     build_benchmark,
     build_from_sources,
+    parse_tasks,
 )
 
 
@@ -92,6 +94,15 @@ def build_command(
     ),
     sub_sdd: int = typer.Option(DEFAULT_SUB_SDD, min=0, help="SpineBench-Sub diagnosis questions."),
     sub_sll: int = typer.Option(DEFAULT_SUB_SLL, min=0, help="SpineBench-Sub localization questions."),
+    tasks: str = typer.Option(
+        "SDD,SLL",
+        help="Tasks to build: the paper's SDD,SLL (protocol spinebench-paper-v1), or SDD,SLL,SSG to add "
+        "severity grading from RSNA 2024 under a protocol of its own.",
+    ),
+    mark_levels: bool = typer.Option(
+        False, "--mark-levels/--no-mark-levels", help="SSG: circle the graded level on the image."
+    ),
+    sub_ssg: int = typer.Option(DEFAULT_SUB_SSG, min=0, help="SpineBench-Sub severity-grading questions."),
     cache: Path | None = typer.Option(
         None, metavar="DIR", help="Embedding cache (default: <catalogue>/embeddings-cache)."
     ),
@@ -112,7 +123,8 @@ def build_command(
         None, min=1, help="--ray: encoder actors (default: per CPU pair or GPU)."
     ),
 ) -> None:
-    """Build the benchmark: hard-negative SDD questions, SLL questions, SpineBench-Sub, library and card."""
+    """Build the benchmark: hard-negative SDD questions, SLL questions (and SSG with --tasks SDD,SLL,SSG),
+    SpineBench-Sub, library and card."""
     folders = source_folders(
         vindr=vindr,
         rsna=rsna,
@@ -141,6 +153,9 @@ def build_command(
         batch_size=batch_size,
         embeddings=embeddings,
         synthetic=synthetic,
+        tasks=parse_tasks(tasks),  # an unknown or missing task is named before any cataloguing
+        mark_levels=mark_levels,
+        sub_ssg=sub_ssg,
     )
     if catalog is None:
         if not folders.given():

@@ -30,7 +30,7 @@ def demo_command(
     console = Console()
     result = run_demo(out, seed=seed, scale=scale, encoder=encoder, console=console)
     table = Table(title="Leaderboard (synthetic data: the numbers mean nothing medically)")
-    for column in ("model", "SDD acc %", "SLL acc %", "overall %", "status"):
+    for column in ("model", "SDD acc %", "SLL acc %", "overall %", "SSG acc %", "SSG kappa", "status"):
         table.add_column(column, justify="left" if column in ("model", "status") else "right")
     for model, scores in result.scores.items():
         tasks = scores["tasks"]
@@ -39,8 +39,14 @@ def demo_command(
             _percent(tasks.get("SDD", {}).get("accuracy")),
             _percent(tasks.get("SLL", {}).get("accuracy")),
             _percent(scores["overall"]),
+            _percent(tasks.get("SSG", {}).get("accuracy")),
+            _kappa(tasks.get("SSG", {}).get("weighted_kappa")),
             scores["status"],
         )
     console.print(table)
     console.print(f"Report: {result.report}")
     console.print(f"Benchmark: {result.benchmark}   runs: {result.out / 'runs'}")
+
+
+def _kappa(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

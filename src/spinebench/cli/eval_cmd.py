@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import Counter
@@ -118,6 +119,12 @@ def eval_command(
     judge: str | None = typer.Option(
         None, help="Model spec of an LLM that extracts the answer when the rules cannot (any provider)."
     ),
+    judge_base_url: str | None = typer.Option(
+        None, help="--judge openai:<model>: its endpoint (default: the model's --base-url)."
+    ),
+    judge_api_key_env: str | None = typer.Option(
+        None, help="--judge: the environment variable holding its API key (default: --api-key-env)."
+    ),
     rerun_errors: bool = typer.Option(
         True, help="On resume, ask again the questions whose last attempt failed (timeouts, 5xx, 429)."
     ),
@@ -155,6 +162,27 @@ def eval_command(
     benchmark = Benchmark.open(bench or SAMPLE_PATH, verify=verify.value)
     control = image_control.value if image_control else None
     out = out or default_run_dir(model, subset, control, paraphrases)
+    if (judge_base_url is not None or judge_api_key_env is not None) and not judge:
+        raise typer.BadParameter("--judge-base-url and --judge-api-key-env need --judge MODEL")
+    provider_options = ProviderOptions(
+        base_url=base_url,
+        api_key_env=api_key_env,
+        timeout=timeout,
+        retry=RetryPolicy(max_attempts=max_attempts),
+        seed=seed,
+        dtype=dtype,
+        device=device,
+        batch_size=batch_size,
+        tensor_parallel_size=tensor_parallel_size,
+        trust_remote_code=trust_remote_code,
+    )
+    judge_options = None
+    if judge_base_url is not None or judge_api_key_env is not None:
+        judge_options = dataclasses.replace(
+            provider_options,
+            base_url=judge_base_url if judge_base_url is not None else base_url,
+            api_key_env=judge_api_key_env if judge_api_key_env is not None else api_key_env,
+        )
     settings = EvalSettings(
         model=model,
         prompt=prompt.value,
@@ -168,18 +196,8 @@ def eval_command(
         overwrite=overwrite,
         image_control=cast("ImageControl | None", control),  # the enum's values are the Literal's
         paraphrases=paraphrases,
-        provider_options=ProviderOptions(
-            base_url=base_url,
-            api_key_env=api_key_env,
-            timeout=timeout,
-            retry=RetryPolicy(max_attempts=max_attempts),
-            seed=seed,
-            dtype=dtype,
-            device=device,
-            batch_size=batch_size,
-            tensor_parallel_size=tensor_parallel_size,
-            trust_remote_code=trust_remote_code,
-        ),
+        provider_options=provider_options,
+        judge_options=judge_options,
     )
     title = terminal_safe(f"{model} on {benchmark.name}" + (f" ({control} control)" if control else ""))
     reporter = RichReporter(title, console=console)

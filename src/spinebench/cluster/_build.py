@@ -51,21 +51,31 @@ class RayConversions:
             if row["reason"]:
                 yield int(row["index"]), str(row["reason"])
             else:
-                yield (
-                    int(row["index"]),
-                    StandardisedPNG(bytes(row["png"]), int(row["width"]), int(row["height"])),
-                )
+                # 0: no source size read (the image has no marked grade point).
+                source = (int(row["source_width"]) or None, int(row["source_height"]) or None)
+                png = StandardisedPNG(bytes(row["png"]), int(row["width"]), int(row["height"]), *source)
+                yield int(row["index"]), png
 
 
 def _standardise_row(row: dict[str, Any], *, imaging: ImagingOptions) -> dict[str, Any]:
     result = standardised_png_or_reason(row["item"], imaging)
     if isinstance(result, str):
-        return {"index": row["index"], "png": b"", "width": 0, "height": 0, "reason": result}
+        return {
+            "index": row["index"],
+            "png": b"",
+            "width": 0,
+            "height": 0,
+            "source_width": 0,
+            "source_height": 0,
+            "reason": result,
+        }
     return {
         "index": row["index"],
         "png": result.data,
         "width": result.width,
         "height": result.height,
+        "source_width": result.source_width or 0,
+        "source_height": result.source_height or 0,
         "reason": "",
     }
 

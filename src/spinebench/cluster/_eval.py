@@ -110,7 +110,7 @@ def _answerer_for(benchmark: Benchmark, settings: EvalSettings, scratch: Path) -
         provider.fit(benchmark, benchmark.iter_questions(settings.subset))
     judge = None
     if settings.judge:
-        options: ProviderOptions = settings.provider_options
+        options: ProviderOptions = settings.judge_provider_options()
         # The judge's cache stays on the worker: only the driver writes into the run directory (each
         # reading is in the prediction it belongs to all the same).
         judge = Judge(make_provider(settings.judge, options), scratch)

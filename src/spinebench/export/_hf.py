@@ -57,6 +57,7 @@ FEATURES: Final[dict[str, dict[str, Any]]] = {
     "modality": _STRING,
     "subsets": _STRINGS,
     "prompt": _STRING,
+    "level": _STRING,  # the graded disc level of an SSG question; null for SDD and SLL
 }
 _IMAGE_TYPE: Final = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 _LIST_TYPE: Final = pa.list_(pa.string())
@@ -91,6 +92,7 @@ def question_row(question: Question, image: bytes) -> dict[str, Any]:
         "modality": question.modality,
         "subsets": list(question.subsets),
         "prompt": render_prompt(question, PAPER),
+        "level": question.level,
     }
 
 

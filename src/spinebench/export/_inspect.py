@@ -3,9 +3,10 @@
 Each line of samples.jsonl is an inspect `Sample` in the form `json_dataset` reads without a field spec:
 `id`, `input` (one user message: the question stem as text, then the image as a file path relative to the
 JSONL, which inspect resolves against the file's folder), `choices` (option texts), `target` (the letter for
-SDD, the list of letters for SLL) and `metadata` (task, disease, source, modality, subsets, answer texts and
-the paper-template `prompt`). Images are copied once each, under the benchmark's content-addressed names.
-`spinebench_extract.py`, spinebench's extraction cascade as one stdlib-only module, sits beside task.py.
+SDD and SSG, the list of letters for SLL) and `metadata` (task, disease, source, modality, subsets, answer
+texts, the paper-template `prompt`, and the graded `level` of an SSG question). Images are copied once
+each, under the benchmark's content-addressed names. `spinebench_extract.py`, spinebench's extraction
+cascade as one stdlib-only module, sits beside task.py.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def sample_record(question: Question) -> dict[str, Any]:
             "subsets": list(question.subsets),
             "answer_text": list(question.answer_texts),
             "prompt": render_prompt(question, PAPER),
+            **({"level": question.level} if question.level is not None else {}),
         },
     }
 

@@ -45,6 +45,14 @@ _TASKS: Final = (
     ("spinebench_sdd", "sdd_docs", ("accuracy", "parsed")),
     ("spinebench_sll", "sll_docs", ("set_accuracy", "precision", "recall", "f1", "parsed")),
 )
+# Severity grading, written only when the benchmark has SSG questions. Kappa, sensitivity and specificity
+# are corpus-level: process_results gives each question's grade pair and utils.<metric> aggregates them.
+_GRADING_TASK: Final = (
+    "spinebench_ssg",
+    "ssg_docs",
+    ("accuracy", "weighted_kappa", "severe_sensitivity", "severe_specificity", "parsed"),
+)
+_CORPUS_METRICS: Final = frozenset({"weighted_kappa", "severe_sensitivity", "severe_specificity"})
 
 
 def export_lmms_eval(
@@ -65,9 +73,11 @@ def export_lmms_eval(
     check_written(bench, subset, count, written)
     header = _header(bench, subset)
     files = [data]
-    for task, docs, metrics in _TASKS:
+    graded = any(q.task == "SSG" for q in bench.iter_questions(subset))
+    tasks = (*_TASKS, _GRADING_TASK) if graded else _TASKS
+    for task, docs, metrics in tasks:
         files.append(write_text(folder / f"{task}.yaml", header + task_yaml(task, docs, metrics, data)))
-    files.append(write_text(folder / f"{GROUP}.yaml", header + group_yaml()))
+    files.append(write_text(folder / f"{GROUP}.yaml", header + group_yaml(tasks)))
     utils = resources.files("spinebench.export").joinpath(UTILS_TEMPLATE).read_text(encoding="utf-8")
     files.append(write_text(folder / "utils.py", utils))
     files.append(write_text(folder / STANDALONE_MODULE, standalone_source(__version__)))
@@ -84,7 +94,8 @@ def _header(bench: Benchmark, subset: str | None) -> str:
 
 def task_yaml(task: str, docs: str, metrics: tuple[str, ...], data: Path) -> str:
     metric_list = "".join(
-        f"  - metric: {metric}\n    aggregation: mean\n    higher_is_better: true\n" for metric in metrics
+        f"  - metric: {metric}\n    aggregation: {_aggregation(metric)}\n    higher_is_better: true\n"
+        for metric in metrics
     )
     return f"""task: {task}
 dataset_path: parquet
@@ -110,6 +121,10 @@ metric_list:
 """
 
 
-def group_yaml() -> str:
-    tasks = "".join(f"  - {task}\n" for task, _, _ in _TASKS)
-    return f"group: {GROUP}\ntask:\n{tasks}metadata:\n  version: 1.0\n"
+def _aggregation(metric: str) -> str:
+    return f"!function utils.{metric}" if metric in _CORPUS_METRICS else "mean"
+
+
+def group_yaml(tasks: tuple[tuple[str, str, tuple[str, ...]], ...] = _TASKS) -> str:
+    names = "".join(f"  - {task}\n" for task, _, _ in tasks)
+    return f"group: {GROUP}\ntask:\n{names}metadata:\n  version: 1.0\n"

@@ -1,10 +1,13 @@
 """VLMEvalKit export: one MCQ TSV that VLMEvalKit loads as a custom dataset from `$LMUData/<name>.tsv`.
 
 Columns: index, image (base64 of the image file), question (the stem), A..E (option texts; empty cells read
-as missing options), answer, category (task: SDD or SLL), l2-category (disease), then extra columns that
-VLMEvalKit carries along untouched: id, task, disease, source, modality, subsets (comma-joined) and prompt
-(the paper-template prompt, for a custom dataset class that sends SpineBench's wording).
+as missing options), answer, category (task: SDD, SLL or SSG), l2-category (disease), then extra columns that
+VLMEvalKit carries along untouched: id, task, disease, source, modality, subsets (comma-joined), prompt
+(the paper-template prompt, for a custom dataset class that sends SpineBench's wording) and level (SSG).
 
+- SSG (severity grading) rows have three options (A..C: Normal/Mild, Moderate, Severe) and their graded disc
+  level in `level`; VLMEvalKit's accuracy holds for them, while weighted kappa and severe sensitivity are
+  computed from its per-row predictions (see docs/exports.md) or by `spinebench eval`.
 - SLL answers are the correct letters joined by commas ("A,C"). VLMEvalKit's stock MCQ evaluator extracts
   one letter per reply and compares it with `answer`, so it can never credit a multi-letter answer: its
   numbers are valid for the SDD rows only (its per-category table has an "SDD" column); score SLL rows,
@@ -38,7 +41,7 @@ from spinebench.taxonomy import LETTERS
 
 DEFAULT_NAME: Final = "SpineBench_MCQ"
 MIN_OPTION_COLUMNS: Final = 5
-EXTRA_COLUMNS: Final = ("id", "task", "disease", "source", "modality", "subsets", "prompt")
+EXTRA_COLUMNS: Final = ("id", "task", "disease", "source", "modality", "subsets", "prompt", "level")
 
 
 def tsv_columns(option_columns: int) -> list[str]:
@@ -71,6 +74,7 @@ def tsv_row(index: int, image: str, question: Question, option_columns: int) -> 
         question.modality,
         ",".join(question.subsets),
         render_prompt(question, PAPER),
+        question.level or "",
     ]
 
 

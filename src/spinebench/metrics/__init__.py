@@ -5,6 +5,9 @@
   scored questions (sample-averaged, the usual choice for multi-label answers); an unparsed or refused answer
   is the empty set, with precision, recall and F1 of 0.
 - Overall = mean of SDD accuracy and SLL exact-set accuracy (None when either task has no scored question).
+- SSG (severity grading): accuracy, quadratic-weighted kappa, severe-case sensitivity and specificity, per
+  condition and level, with a confusion matrix; chance lines from the grade distribution (see
+  `severity_scores`). Reported beside Overall, never folded into it.
 - Unparsed and refused answers are scored as wrong. Infrastructure errors and unanswered questions are not
   scored at all; they make the run "incomplete".
 - Every metric gets a 95% interval clustered on patients (images where the benchmark has no patient):
@@ -46,8 +49,21 @@ from spinebench.metrics._rotation import (
     unrotate_letter,
 )
 from spinebench.metrics._scores import score_run
+from spinebench.metrics._severity import (
+    ANSWER_COLUMNS,
+    GRADING_METRICS,
+    NO_ANSWER,
+    answered_grade,
+    confusion_metrics,
+    grade_chance,
+    kappa_weights,
+    severity_scores,
+)
 
 __all__ = [
+    "ANSWER_COLUMNS",
+    "GRADING_METRICS",
+    "NO_ANSWER",
     "PARAPHRASE_MARK",
     "ROTATION_MARK",
     "SLL_METRICS",
@@ -55,8 +71,12 @@ __all__ = [
     "ParaphraseId",
     "RotationId",
     "Tally",
+    "answered_grade",
     "compare_runs",
+    "confusion_metrics",
+    "grade_chance",
     "image_reliance",
+    "kappa_weights",
     "max_paraphrases",
     "outcomes",
     "paraphrase_id",
@@ -67,6 +87,7 @@ __all__ = [
     "rotation_id",
     "rotations",
     "score_run",
+    "severity_scores",
     "split_paraphrase_id",
     "split_rotation_id",
     "unrotate_letter",

@@ -69,25 +69,8 @@ class Columns:
         numerators = np.bincount(cells, weights=values, minlength=size).astype(np.float64)
         numerators = numerators.reshape(n_clusters, n_columns)
         denominators = np.bincount(cells, minlength=size).reshape(n_clusters, n_columns).astype(np.float64)
-        questions = denominators.sum(axis=0)
-        clusters = (denominators > 0).sum(axis=0)
-        mean = numerators.sum(axis=0) / questions
-        residual = numerators - mean * denominators
-        with np.errstate(invalid="ignore", divide="ignore"):
-            variance = clusters / (clusters - 1) * (residual**2).sum(axis=0) / questions**2
-        minority = minority_clusters(numerators, denominators)
-        found = wilson_cluster(
-            mean, questions, variance, clusters, settings.level, minority_clusters=minority
-        )
-        result = {
-            key: CellInterval(
-                [round(float(found.low[k]), 6), round(float(found.high[k]), 6)],
-                WILSON_CLUSTER,
-                int(clusters[k]),
-                round(float(found.design_effect[k]), 4),
-            )
-            for key, k in self.keys.items()
-        }
+        found = clustered_wilson(numerators, denominators, settings)
+        result = {key: found[k] for key, k in self.keys.items()}
         sdd, sll = self.keys.get(("tasks", "SDD", "accuracy")), self.keys.get(("tasks", "SLL", "accuracy"))
         parts = [sdd, sll] if sdd is not None and sll is not None else []
         # One bootstrap for every combined score: the overall's two parts and the `extra` ratio columns
@@ -105,6 +88,30 @@ class Columns:
             result[("overall",)] = CellInterval(None if ci is None else ci.rounded(), BOOTSTRAP_CLUSTER, both)
         rest = None if samples is None or extra is None else samples[:, len(parts) :]
         return result, rest
+
+
+def clustered_wilson(
+    numerators: FloatArray, denominators: FloatArray, settings: BootstrapSettings
+) -> list[CellInterval]:
+    """Wilson's interval at the clustered effective size for each column of per-cluster sums of values in
+    [0, 1] (`numerators`) over per-cluster question counts (`denominators`), both [clusters, columns]."""
+    questions = denominators.sum(axis=0)
+    clusters = (denominators > 0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = numerators.sum(axis=0) / questions
+        residual = numerators - mean * denominators
+        variance = clusters / (clusters - 1) * (residual**2).sum(axis=0) / questions**2
+    minority = minority_clusters(numerators, denominators)
+    found = wilson_cluster(mean, questions, variance, clusters, settings.level, minority_clusters=minority)
+    return [
+        CellInterval(
+            [round(float(found.low[k]), 6), round(float(found.high[k]), 6)] if questions[k] > 0 else None,
+            WILSON_CLUSTER,
+            int(clusters[k]),
+            round(float(found.design_effect[k]), 4) if questions[k] > 0 else None,
+        )
+        for k in range(numerators.shape[1])
+    ]
 
 
 def cluster_name_of(known: set[bool]) -> str:

@@ -48,6 +48,8 @@ def split_paraphrase_id(prediction_id: str) -> ParaphraseId:
 
 
 def _pool(question: Question) -> list[str]:
+    if question.task == "SSG":
+        return []  # no pool of severity wordings yet: a graded question has only its own wording
     if question.multiple:
         return [w.format(disease=question.disease.lower()) for w in LOCALIZATION_WORDINGS]
     return list(DIAGNOSIS_WORDINGS)

@@ -14,7 +14,7 @@ from spinebench.stats import (
     BootstrapSettings,
     circular_chance,
 )
-from spinebench.taxonomy import LETTERS, LEVELS, TASKS
+from spinebench.taxonomy import GRADING_TASK, LETTERS, LEVELS, PAPER_TASKS, TASKS
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
     from spinebench.prediction import Prediction
@@ -22,6 +22,7 @@ from spinebench.metrics._cells import METHODS, CellInterval, Columns, cluster_na
 from spinebench.metrics._classwise import BOOTSTRAP_CLUSTER, ClassTally, LevelTally
 from spinebench.metrics._outcome import BREAKDOWNS, SLL_METRICS, Outcome, Tally, outcomes
 from spinebench.metrics._rotation import ROTATION_MARK, rotations, split_rotation_id
+from spinebench.metrics._severity import severity_scores
 
 
 @dataclass
@@ -66,9 +67,10 @@ def score_run(
     breakdowns: dict[str, dict[str, dict[str, Tally]]] = {key: {} for key in BREAKDOWNS}
     error_kinds: dict[str, int] = {}
     columns = Columns()
-    circular_tally = _CircularTally()
-    rotation_counts: set[int] = set()
+    circular_tallies: dict[str, _CircularTally] = {}
+    rotation_counts: dict[str, set[int]] = {}
     bias = _PositionBias()
+    graded: list[Question] = []
     classes, levels = ClassTally(), LevelTally()
     known_patients: set[bool] = set()
     every_cluster: set[str] = set()
@@ -78,7 +80,9 @@ def score_run(
         every_cluster.add(question.cluster)
         tasks[question.task].add(outcome)
         groups: list[tuple[str, ...]] = [("tasks", question.task)]
-        for key in BREAKDOWNS:
+        if question.task == GRADING_TASK:
+            graded.append(question)  # its breakdowns (condition, level) come from severity_scores
+        for key in BREAKDOWNS if question.task != GRADING_TASK else ():
             value = getattr(question, key)
             breakdowns[key].setdefault(question.task, {}).setdefault(value, Tally()).add(outcome)
             groups.append((f"by_{key}", question.task, value))
@@ -102,11 +106,14 @@ def score_run(
                 classes.add_answer(
                     columns.code(question.cluster), question.disease, chosen[0] if chosen else None
                 )
+        if not question.multiple:  # SDD and SSG: single answers, rotated in circular evaluation
             rotated = _rotation_outcomes(question, predictions) if is_circular else [outcome]
-            bias.add(rotated)
+            if question.task == "SDD":
+                bias.add(rotated)
             if is_circular:
-                rotation_counts.add(len(rotated))
-                _add_circular(circular_tally, columns, question, rotated)
+                rotation_counts.setdefault(question.task, set()).add(len(rotated))
+                tally = circular_tallies.setdefault(question.task, _CircularTally())
+                _add_circular(tally, columns, question, rotated)
 
     task_scores = {task: tally.summary(task == "SLL") for task, tally in tasks.items() if tally.questions}
     errors = sum(t.errors for t in tasks.values())
@@ -118,9 +125,10 @@ def score_run(
         task_scores["SLL"]["by_level"] = levels.summary(LEVELS)
     if "SDD" in task_scores:
         task_scores["SDD"]["position_bias"] = bias.summary()
-        if is_circular:
-            complete = complete and circular_tally.errors == 0 and circular_tally.pending == 0
-            _put_circular(task_scores["SDD"], circular_tally, rotation_counts)
+    for task, tally in circular_tallies.items():
+        if task in task_scores:
+            complete = complete and tally.errors == 0 and tally.pending == 0
+            _put_circular(task_scores[task], tally, rotation_counts.get(task, set()))
     scores: dict[str, Any] = {
         "status": "complete" if complete else "incomplete",
         "overall": round((sdd + sll) / 2, 6) if sdd is not None and sll is not None else None,
@@ -157,6 +165,8 @@ def score_run(
     if "SLL" in task_scores:
         for level, summary in task_scores["SLL"]["by_level"].items():
             fill_cell(summary, intervals, ("tasks", "SLL", "by_level", level), ("recall", "precision"))
+    if GRADING_TASK in task_scores:
+        _put_grading(task_scores[GRADING_TASK], severity_scores(graded, predictions, settings))
     cluster = cluster_name_of(known_patients)
     scores["bootstrap"] = settings.describe(cluster)
     scores["intervals"] = {
@@ -169,6 +179,21 @@ def score_run(
     return scores
 
 
+def _put_grading(summary: dict[str, Any], grading: dict[str, Any] | None) -> None:
+    """SSG's own metrics, chance lines (from its grade distribution) and intervals, beside Overall."""
+    if grading is None:
+        return
+    circular = {
+        part: summary[part]["circular_accuracy"]
+        for part in ("chance", "ci", "ci_method", "design_effect")
+        if "circular_accuracy" in summary.get(part, {})
+    }
+    grading.pop("scored")
+    summary.update(grading)
+    for part, value in circular.items():
+        summary[part]["circular_accuracy"] = value
+
+
 def _put_chance_and_intervals(
     scores: dict[str, Any], intervals: Mapping[tuple[str, ...], CellInterval], settings: BootstrapSettings
 ) -> None:
@@ -179,7 +204,8 @@ def _put_chance_and_intervals(
         for task, groups in scores[f"by_{key}"].items():
             for value, summary in groups.items():
                 fill_cell(summary, intervals, (f"by_{key}", task, value), SLL_METRICS)
-    chances = [scores["tasks"][t]["chance"]["accuracy"] for t in TASKS if t in scores["tasks"]]
+    # Overall is the paper's: SDD and SLL only; SSG is reported beside it, never folded in.
+    chances = [scores["tasks"][t]["chance"]["accuracy"] for t in PAPER_TASKS if t in scores["tasks"]]
     overall = intervals.get(("overall",))
     scores["overall_ci"] = None if overall is None else overall.ci
     scores["overall_ci_method"] = BOOTSTRAP_CLUSTER

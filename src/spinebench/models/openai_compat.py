@@ -286,6 +286,11 @@ def _parse_completion(body: bytes, base_url: str) -> Completion:
     # vLLM and SGLang with a reasoning parser return the thinking apart: `reasoning_content` (older
     # releases and DeepSeek's API) or `reasoning` (newer vLLM, OpenRouter).
     reasoning = message.get("reasoning_content") or message.get("reasoning")
+    has_reasoning = isinstance(reasoning, str) and bool(reasoning.strip())
+    if content is None and finish_reason == "stop" and not has_reasoning:
+        # A finished reply with no text at all is a server fault (a dropped generation, a proxy that lost
+        # the body), not a model that answered nothing: retried, never scored as a wrong answer.
+        raise bad("no content in a finished reply")
     usage = data.get("usage")
     usage = usage if isinstance(usage, dict) else {}
     return Completion(
@@ -389,14 +394,17 @@ def _check_base_url(url: str) -> None:
             f"openai: base URL {shown!r} is not a valid http:// or https:// URL "
             "(e.g. http://localhost:8000/v1); check --base-url or $OPENAI_BASE_URL"
         )
-    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+    # `;key=...` path parameters hold a secret as well as a query string does.
+    path, semicolon, _ = parts.path.partition(";")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment or semicolon:
         # A key in the URL would be written to run.json, every prediction and the report, and the client
         # would append /chat/completions after the query. Only the part that cannot hold a secret is shown.
-        shown = urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
+        shown = urlunsplit((parts.scheme, parts.hostname or "", path, "", ""))
         if parts.port is not None:
-            shown = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port}", parts.path, "", ""))
+            shown = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port}", path, "", ""))
         raise ModelSpecError(
-            f"openai: the base URL ({shown}...) carries a user name, password or query string; a "
+            f"openai: the base URL ({shown}...) carries a user name, password, query string or path "
+            "parameters; a "
             "credential must not be put in a URL (it would be stored with the run). Give the bare URL to "
             "--base-url, put the key in an environment variable and name that variable with --api-key-env "
             "(default OPENAI_API_KEY)"

@@ -1,4 +1,5 @@
-"""The questions stage: catalogue + image vectors -> SDD/SLL questions (hard negatives) -> benchmark folder.
+"""The questions stage: catalogue + image vectors -> SDD/SLL questions (hard negatives), and catalogue grades
+-> SSG questions, -> benchmark folder.
 
 `build_benchmark` does the whole stage with its I/O, and `build_from_sources` catalogues source folders first
 (what the CLI, the demo and a distributed build call); the pieces (library sampling, exact hard-negative
@@ -31,6 +32,17 @@ from spinebench.questions._generate import (
     asked_disease,
     exclusion_matrix,
     generate_questions,
+)
+from spinebench.questions._grading import (
+    CONDITION_CODES,
+    DEFAULT_SUB_SSG,
+    GradedSlice,
+    graded_slices,
+    grading_id,
+    grading_question,
+    grading_wording,
+    mark_point,
+    marker_radius,
 )
 from spinebench.questions._hard_negatives import (
     DEFAULT_AGGREGATION,
@@ -67,17 +79,27 @@ from spinebench.questions._subset import (
     SubsetSelection,
     select_subset,
 )
+from spinebench.questions._tasks import (
+    GRADING_PROTOCOL,
+    TaskSelectionError,
+    build_protocol,
+    hard_negative_protocol,
+    parse_tasks,
+)
 
 __all__ = [
     "BUILD_REPORT_FILE",
     "CARD_FILE",
     "CATALOG_SUFFIX",
+    "CONDITION_CODES",
     "DEFAULT_AGGREGATION",
     "DEFAULT_BLOCK",
     "DEFAULT_LIBRARY_SIZE",
     "DEFAULT_SUB_SDD",
     "DEFAULT_SUB_SLL",
+    "DEFAULT_SUB_SSG",
     "DIAGNOSIS_WORDINGS",
+    "GRADING_PROTOCOL",
     "LIBRARY_FILE",
     "LOCALIZATION_WORDINGS",
     "NEAR_TIE",
@@ -92,6 +114,7 @@ __all__ = [
     "BuildSettings",
     "CardData",
     "GeneratedQuestions",
+    "GradedSlice",
     "HardNegatives",
     "Hardness",
     "Library",
@@ -101,10 +124,12 @@ __all__ = [
     "SkippedQuestion",
     "SourcesBuild",
     "SubsetSelection",
+    "TaskSelectionError",
     "TieCounts",
     "asked_disease",
     "build_benchmark",
     "build_from_sources",
+    "build_protocol",
     "canonical_order",
     "check_settings",
     "class_similarities",
@@ -114,10 +139,18 @@ __all__ = [
     "distractor_hardness",
     "exclusion_matrix",
     "generate_questions",
+    "graded_slices",
+    "grading_id",
+    "grading_question",
+    "grading_wording",
+    "hard_negative_protocol",
     "keyed_hash64",
     "library_arrays",
     "library_from_bytes",
     "library_to_bytes",
+    "mark_point",
+    "marker_radius",
+    "parse_tasks",
     "patient_keys",
     "protocol_name",
     "rank_classes",

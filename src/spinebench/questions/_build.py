@@ -42,6 +42,8 @@ from spinebench.errors import BenchmarkError, SpineBenchError
 from spinebench.hashing import sha256_bytes, sha256_file
 from spinebench.questions._card import CardData, TieCounts, render_card
 from spinebench.questions._generate import diagnosis_id, exclusion_matrix, generate_questions
+from spinebench.questions._grading import DEFAULT_SUB_SSG
+from spinebench.questions._grading_build import GradingBuild, build_grading
 from spinebench.questions._hard_negatives import (
     DEFAULT_AGGREGATION,
     DEFAULT_BLOCK,
@@ -65,7 +67,8 @@ from spinebench.questions._subset import (
     SubsetSelection,
     select_subset,
 )
-from spinebench.taxonomy import DISEASE_NAMES, HEALTHY
+from spinebench.questions._tasks import build_protocol, parse_tasks
+from spinebench.taxonomy import DISEASE_NAMES, GRADING_TASK, HEALTHY, PAPER_TASKS, Task
 
 CARD_FILE: Final = "CARD.md"
 BUILD_REPORT_FILE: Final = "build_report.json"
@@ -84,6 +87,7 @@ class BuildSettings:
     `embeddings`: an embeddings file of an earlier build; its vectors are used and no encoder is made.
     `exclude_same_patient`: the query's whole patient (else study) is left out of the library vote, not
     only the image itself (a departure from the paper's protocol, named so in the manifest).
+    `tasks`: the paper's two, or with severity grading (SSG) beside them (a protocol name of its own).
     """
 
     seed: int = 0
@@ -100,6 +104,9 @@ class BuildSettings:
     block: int = DEFAULT_BLOCK
     embeddings: Path | None = None
     synthetic: bool | None = None  # None: as the catalogue recorded it
+    tasks: tuple[Task, ...] = PAPER_TASKS
+    mark_levels: bool = False  # SSG: circle the graded level's marked point on the image
+    sub_ssg: int = DEFAULT_SUB_SSG
 
 
 @dataclass
@@ -134,8 +141,9 @@ def check_settings(settings: BuildSettings, *, encoder_given: bool = False) -> A
     aggregation = Aggregation.parse(settings.aggregation)
     if settings.library_size < 1:
         raise BuildError(f"the library needs at least 1 image per class, not {settings.library_size}")
-    if settings.sub_sdd < 0 or settings.sub_sll < 0:
+    if settings.sub_sdd < 0 or settings.sub_sll < 0 or settings.sub_ssg < 0:
         raise BuildError("SpineBench-Sub sizes cannot be negative")
+    parse_tasks(settings.tasks)
     if settings.block < 1:
         raise BuildError(f"the similarity block must hold at least 1 query, not {settings.block}")
     if settings.embeddings is not None:
@@ -161,7 +169,10 @@ def build_benchmark(
     """
     settings = settings or BuildSettings()
     aggregation = check_settings(settings, encoder_given=True)  # the encoder is made (or read) below
-    entries = canonical_order(read_catalog(catalog_dir))
+    tasks = parse_tasks(settings.tasks)
+    catalogued = canonical_order(read_catalog(catalog_dir))
+    # Slices kept for grading alone never reach the diagnosis tasks (their findings are not complete).
+    entries = [entry for entry in catalogued if not entry.graded_only]
     if not entries:
         raise BuildError(f"{catalog_dir / CATALOG_NAME}: holds no image; nothing to build questions from")
     stored = read_embeddings(settings.embeddings) if settings.embeddings is not None else None
@@ -218,6 +229,18 @@ def build_benchmark(
     sdd = select_subset(made.diagnosis, settings.sub_sdd, seed=settings.seed)
     sll = select_subset(made.localization, settings.sub_sll, seed=settings.seed)
     questions = _flag(made.diagnosis, sdd) + _flag(made.localization, sll)
+    grading: GradingBuild | None = None
+    if GRADING_TASK in tasks:
+        grading = build_grading(
+            writer,
+            catalog_dir,
+            catalogued,
+            seed=settings.seed,
+            mark_levels=settings.mark_levels,
+            subset_size=settings.sub_ssg,
+        )
+        questions += grading.questions
+        skipped += grading.skipped
     for question in questions:
         writer.add_question(question)
 
@@ -225,12 +248,14 @@ def build_benchmark(
     chosen[wanted < 4, 3] = -1
     hardness = distractor_hardness(negatives.similarities[rows], exclude[rows], chosen)
     writer.add_file(LIBRARY_FILE, library_to_bytes(library_arrays(library, kept, vectors)))
-    protocol = protocol_name(aggregation, exclude_same_patient=settings.exclude_same_patient)
+    protocol = build_protocol(
+        tasks, protocol_name(aggregation, exclude_same_patient=settings.exclude_same_patient)
+    )
     catalog_sha256 = sha256_file(catalog_dir / CATALOG_NAME)
     card = CardData(
         name=settings.name,
         catalog_sha256=catalog_sha256,
-        catalog_images=len(entries),
+        catalog_images=len(catalogued),
         encoder=provenance,
         seed=settings.seed,
         library_size=settings.library_size,
@@ -246,12 +271,16 @@ def build_benchmark(
         hardness=hardness,
         skipped=len(skipped),
         synthetic=synthetic,
+        tasks=tasks,
+        grading=None if grading is None else grading.selection,
+        marked_levels=settings.mark_levels,
     )
     writer.add_file(CARD_FILE, render_card(card).encode())
     writer.add_file(BUILD_REPORT_FILE, (json.dumps({"skipped": skipped}, indent=1) + "\n").encode())
     writer.build = {
         "protocol": protocol,
-        "catalog": {"sha256": catalog_sha256, "images": len(entries), "used": len(kept)},
+        "tasks": list(tasks),
+        "catalog": {"sha256": catalog_sha256, "images": len(catalogued), "used": len(kept)},
         "seed": settings.seed,
         "encoder": {
             "spec": provenance.spec,
@@ -277,14 +306,26 @@ def build_benchmark(
         "skipped": len(skipped),
         "synthetic": synthetic,
     }
+    if grading is not None and grading.selection is not None:
+        writer.build["subsets"][SUBSET_NAME][GRADING_TASK] = {
+            "requested": grading.selection.requested,
+            "selected": grading.selection.selected,
+        }
+        writer.build["grading"] = {
+            "questions": len(grading.questions),
+            "mark_levels": settings.mark_levels,
+            "catalog_images": sum(1 for e in catalogued if e.grades),
+            "repeated_marks": grading.repeated,
+        }
     manifest = writer.close()
     target = embeddings_path(out)
     _write_atomic(target, embeddings_bytes)
     return BuildReport(
         out=out,
         manifest=manifest,
-        questions={"SDD": len(made.diagnosis), "SLL": len(made.localization)},
-        subsets=[sdd, sll],
+        questions={"SDD": len(made.diagnosis), "SLL": len(made.localization)}
+        | ({} if grading is None else {GRADING_TASK: len(grading.questions)}),
+        subsets=[sdd, sll] + ([] if grading is None or grading.selection is None else [grading.selection]),
         hardness=hardness,
         library=library.counts(),
         embeddings=target,

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from spinebench import __version__
 from spinebench.benchmark import Question
 from spinebench.embeddings import EncoderProvenance
+from spinebench.questions._grading import grading_card_lines
 from spinebench.questions._hard_negatives import Hardness
 from spinebench.questions._protocol import PAPER_PROTOCOL
 from spinebench.questions._subset import SUBSET_NAME, SubsetSelection
-from spinebench.taxonomy import ANSWER_CLASSES, TASK_TITLES
+from spinebench.questions._tasks import hard_negative_protocol
+from spinebench.taxonomy import ANSWER_CLASSES, GRADING_TASK, PAPER_TASKS, TASK_TITLES, Task
 
 _SYNTHETIC_WARNING = (
     "> **SYNTHETIC DATA.** This benchmark was built from procedurally drawn phantom images, not from the "
@@ -55,6 +57,9 @@ class CardData:
     hardness: Hardness
     skipped: int
     synthetic: bool | None
+    tasks: tuple[Task, ...] = PAPER_TASKS
+    grading: SubsetSelection | None = None  # the SSG subset, when the build grades severity
+    marked_levels: bool = False
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
@@ -97,13 +102,19 @@ def render_card(data: CardData) -> str:
         "- Patient, study and record identifiers are keyed pseudonyms; no DICOM patient tag is copied. "
         "The licence and terms of use of each source dataset apply to its images.",
         f"- Questions the build could not make: {data.skipped} (listed in `build_report.json`).",
+        f"- Tasks: {', '.join(data.tasks)}; protocol `{data.protocol}`"
+        + (
+            ". Overall is the mean of SDD and SLL accuracy; SSG is scored beside it, never folded in."
+            if GRADING_TASK in data.tasks
+            else "."
+        ),
         "",
         "## Questions",
         "",
     ]
     lines += _table(
         ["task", "questions", "SpineBench-Sub"],
-        [[f"{task} ({TASK_TITLES[task]})", by["task"][task], by["sub"][task]] for task in ("SDD", "SLL")],
+        [[f"{task} ({TASK_TITLES[task]})", by["task"][task], by["sub"][task]] for task in data.tasks],
     )
     lines += ["", "### Per disease (SDD: the asked truth; SLL: the finding located)", ""]
     rows = [
@@ -121,12 +132,20 @@ def render_card(data: CardData) -> str:
             for source in sources
         ],
     )
+    if GRADING_TASK in data.tasks:
+        lines += grading_card_lines(data.questions, None, marked=data.marked_levels)
     lines += ["", "## SpineBench-Sub", ""]
     for selection in data.subsets:
         note = " (the catalogue holds fewer: all were taken)" if selection.short else ""
         lines.append(
             f"- {selection.task}: {selection.selected} of {selection.requested} requested{note}, "
             f"from {selection.available} questions; balanced per disease, then per source."
+        )
+    if data.grading is not None:
+        note = " (the catalogue holds fewer: all were taken)" if data.grading.short else ""
+        lines.append(
+            f"- {GRADING_TASK}: {data.grading.selected} of {data.grading.requested} requested{note}, from "
+            f"{data.grading.available} questions; balanced per grade, then per condition."
         )
     lines += [
         f"- Evaluate on it with `spinebench eval BENCH --subset {SUBSET_NAME} ...`.",
@@ -143,6 +162,16 @@ def render_card(data: CardData) -> str:
         "(scale 2048), so the ranking is the same on every machine, block size and catalogue order.",
         "- SLL (spinal lesion localization): one question per image and levelled finding; the options are "
         "the 5 lumbar disc levels in shuffled order; the answer is every affected level.",
+        *(
+            [
+                "- SSG (spinal severity grading, RSNA 2024 lumbar): one question per study, condition and "
+                "graded disc level, on the slice the coordinates file marks for them; the options are "
+                "Normal/Mild, Moderate, Severe in this order; scored by accuracy, quadratic-weighted kappa "
+                "and severe-case sensitivity and specificity (docs/tasks.md)."
+            ]
+            if GRADING_TASK in data.tasks
+            else []
+        ),
         "- Wordings are drawn from a pool of paraphrases; options are shuffled; both with a generator seeded "
         "by the build seed and the question id.",
     ]
@@ -188,7 +217,8 @@ def _protocol_notes(data: CardData) -> list[str]:
         f"{ties.near} more had a gap below {ties.near_below:g} in cosine similarity (near-ties: another "
         "encoder build could swap those two diseases).",
     ]
-    if data.protocol != PAPER_PROTOCOL:
+    # Adding SSG names the protocol anew but leaves the paper's hard negatives as they are.
+    if hard_negative_protocol(data.protocol) != PAPER_PROTOCOL:
         lines.append(
             f"- This build departs from the paper's protocol (`{PAPER_PROTOCOL}`: `max` aggregation, only "
             "the image itself left out); compare its scores only with builds of the same protocol."

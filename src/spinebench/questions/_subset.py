@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from spinebench.benchmark import Question
@@ -25,7 +25,11 @@ DEFAULT_SUB_SLL = 1000
 
 @dataclass(frozen=True, slots=True)
 class SubsetSelection:
-    """The questions of one task chosen for the subset, with the counts the card reports."""
+    """The questions of one task chosen for the subset, with the counts the card reports.
+
+    `by_disease` and `by_source` count the chosen questions per stratum: disease and source by default, the
+    grade and the condition for severity grading (see `select_subset`'s `strata`).
+    """
 
     task: str
     requested: int
@@ -64,8 +68,21 @@ def water_fill(capacities: Mapping[str, int], total: int, rng: random.Random) ->
     return given
 
 
-def select_subset(questions: Sequence[Question], target: int, *, seed: int) -> SubsetSelection:
-    """Picks up to `target` questions (all of one task), balanced per disease, then per source."""
+def _disease_and_source(question: Question) -> tuple[str, str]:
+    return question.disease, question.source
+
+
+def select_subset(
+    questions: Sequence[Question],
+    target: int,
+    *,
+    seed: int,
+    strata: Callable[[Question], tuple[str, str]] = _disease_and_source,
+) -> SubsetSelection:
+    """Picks up to `target` questions (all of one task), balanced per disease, then per source.
+
+    `strata` names the two balancing keys of a question, outer first (default: disease, then source).
+    """
     if target < 0:
         raise ValueError(f"a subset size cannot be negative ({target})")
     tasks = {q.task for q in questions}
@@ -74,7 +91,7 @@ def select_subset(questions: Sequence[Question], target: int, *, seed: int) -> S
     task = next(iter(tasks), "")
     cells: dict[tuple[str, str], list[str]] = {}
     for question in questions:
-        cells.setdefault((question.disease, question.source), []).append(question.id)
+        cells.setdefault(strata(question), []).append(question.id)
     per_disease: Counter[str] = Counter()
     for (disease, _source), ids in cells.items():
         per_disease[disease] += len(ids)

@@ -26,6 +26,7 @@ from spinebench.errors import BenchmarkError
 from spinebench.report._audit import pair_controls_in
 from spinebench.report._axes import AXES
 from spinebench.report._board import benchmark_info, leaderboard_sections
+from spinebench.report._grading import GRADING_COLUMNS, grading_views
 from spinebench.report._human import human_comparisons
 from spinebench.report._items import Item, run_answer, select_items
 from spinebench.report._leaderboard import SYNTHETIC_WARNING
@@ -191,6 +192,8 @@ def _context(
         "wordings": max((t["wordings"] for p in paraphrase for t in p["tasks"].values()), default=0),
         "reliance": reliance,
         "robustness": bool(circular or paraphrase or reliance),
+        "grading": grading_views(runs),
+        "grading_columns": [label for _, label, _ in GRADING_COLUMNS],
         "comparisons": comparisons(runs, settings.bootstrap),
         "human_comparisons": human_comparisons(runs, settings.bootstrap),
         "ratings_files": [path.name for path in settings.ratings],
@@ -254,6 +257,7 @@ def _environment() -> jinja2.Environment:
         "pct": lambda v: "-" if v is None else f"{100 * v:.2f}",
         "width": lambda v: f"{max(0.0, min(100.0, 100 * v)):.2f}",
         "num": lambda v: "-" if v is None else f"{v:.2f}",
+        "kappa": lambda v: "-" if v is None else f"{v:.3f}",
         "sec": lambda v: "-" if v is None else f"{v:.3g}",
         "tokens": lambda v: "-" if v is None else f"{v:.0f}",
         "pvalue": lambda v: "-" if v is None else (f"{v:.3g}" if v >= 1e-4 else f"{v:.1e}"),

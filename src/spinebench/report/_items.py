@@ -119,7 +119,7 @@ def run_answer(
     prediction = predictions.get(question.id)
     status = _status(Outcome(question, prediction), in_run)
     turned: list[RotationAnswer] = []
-    if circular and in_run and question.task == "SDD":
+    if circular and in_run and not question.multiple:
         n = len(question.options)
         for rotated in rotations(question)[1:]:
             k = len(turned) + 1

@@ -10,6 +10,9 @@ Honest by construction:
   elsewhere, when asked for, they are labelled "not comparable".
 - Tie groups ("group") come from bootstrap rank intervals on shared patient resamples (see
   `spinebench.stats.rank_intervals`); CSV holds percentages with interval ends in their own columns.
+- When a run graded severity (SSG), its accuracy, quadratic-weighted kappa (a coefficient, not a percentage)
+  and severe-case sensitivity follow Overall in columns of their own: Overall stays the paper's mean of SDD
+  and SLL.
 """
 
 from __future__ import annotations
@@ -53,6 +56,14 @@ class Score:
     def ends(self) -> tuple[str, str]:
         return ("", "") if self.ci is None else (f"{100 * self.ci[0]:.2f}", f"{100 * self.ci[1]:.2f}")
 
+    def coefficient(self) -> str:
+        """A coefficient such as kappa, not a percentage: "0.390 [0.300, 0.480]"."""
+        if self.value is None:
+            return "-"
+        if self.ci is None:
+            return f"{self.value:.3f}"
+        return f"{self.value:.3f} [{self.ci[0]:.3f}, {self.ci[1]:.3f}]"
+
 
 def _pair(ci: Sequence[float] | None) -> tuple[float, float] | None:
     return (float(ci[0]), float(ci[1])) if ci else None
@@ -74,11 +85,15 @@ class LeaderboardRow:
     # Rank interval (best, worst) and tie group from shared cluster resamples; None when not computed.
     rank: tuple[int, int] | None = None
     group: int | None = None
+    ssg: Score = Score(None)
+    ssg_kappa: Score = Score(None)
+    ssg_sensitivity: Score = Score(None)
+    ssg_specificity: Score = Score(None)
 
     @classmethod
     def from_scores(cls, model: str, scores: Mapping[str, Any]) -> LeaderboardRow:
         tasks = scores.get("tasks", {})
-        sdd, sll = tasks.get("SDD"), tasks.get("SLL")
+        sdd, sll, ssg = tasks.get("SDD"), tasks.get("SLL"), tasks.get("SSG")
         overall_ci = scores.get("overall_ci")
         return cls(
             model=model,
@@ -92,6 +107,10 @@ class LeaderboardRow:
             questions=int(scores["counts"]["questions"]),
             scored=int(scores["counts"]["scored"]),
             status="complete" if scores.get("status") == "complete" else "INCOMPLETE",
+            ssg=Score.read(ssg, "accuracy"),
+            ssg_kappa=Score.read(ssg, "weighted_kappa"),
+            ssg_sensitivity=Score.read(ssg, "severe_sensitivity"),
+            ssg_specificity=Score.read(ssg, "severe_specificity"),
         )
 
 
@@ -169,7 +188,12 @@ def _ranked(rows: Iterable[LeaderboardRow]) -> bool:
     return any(row.group is not None for row in rows)
 
 
+def _grading_shown(rows: Iterable[LeaderboardRow]) -> bool:
+    return any(row.ssg.value is not None or row.ssg_kappa.value is not None for row in rows)
+
+
 _HEADER = ("model", "SDD acc", "SLL acc", "P", "R", "F1", "overall")
+_GRADING_HEADER = ("SSG acc", "SSG kappa", "SSG severe sens")
 
 
 def _rank_cells(row: LeaderboardRow) -> list[str]:
@@ -181,11 +205,13 @@ def _rank_cells(row: LeaderboardRow) -> list[str]:
     return ["" if row.group is None else str(row.group), rank]
 
 
-def _cells(row: LeaderboardRow, circular: bool) -> list[str]:
+def _cells(row: LeaderboardRow, circular: bool, grading: bool = False) -> list[str]:
     cells = [row.sdd.bracket(), row.sll.bracket()]
     cells += [row.precision.bracket(), row.recall.bracket(), row.f1.bracket(), row.overall.bracket()]
     if circular:
         cells.append(row.circular.bracket())
+    if grading:
+        cells += [row.ssg.bracket(), row.ssg_kappa.coefficient(), row.ssg_sensitivity.bracket()]
     return [*cells, f"{row.scored}/{row.questions}", row.status]
 
 
@@ -194,6 +220,11 @@ def _legend(section: LeaderboardSection, reference: bool) -> str:
         f"Percent [95% interval], clustered on {section.cluster} (accuracies and rates: Wilson at the "
         "clustered effective size; overall: cluster bootstrap); n = scored/questions."
     )
+    if _grading_shown(section.rows):
+        text += (
+            " SSG (severity grading) is reported beside overall, not in it; its kappa is quadratic-weighted"
+            " (a coefficient, interval from the cluster bootstrap)."
+        )
     if _ranked(section.rows):
         text += (
             " group: runs in one group are statistically tied (bootstrap rank intervals);"
@@ -219,11 +250,12 @@ def _markdown(sections: Sequence[LeaderboardSection], reference: bool) -> str:
         if section.benchmark is not None and (len(sections) > 1 or section.benchmark.synthetic):
             lines += [f"### {_escape_md(section.benchmark.title())}", ""]
         rows = section.rows
-        circular, ranked = _circular_shown(rows), _ranked(rows)
+        circular, ranked, grading = _circular_shown(rows), _ranked(rows), _grading_shown(rows)
         header = [
             *(["group", "rank"] if ranked else []),
             *_HEADER,
             *(["SDD circular"] if circular else []),
+            *(_GRADING_HEADER if grading else ()),
             "n",
             "status",
         ]
@@ -234,7 +266,8 @@ def _markdown(sections: Sequence[LeaderboardSection], reference: bool) -> str:
         ]
         for row in rows:
             ranks = _rank_cells(row) if ranked else []
-            lines.append("| " + " | ".join([*ranks, _escape_md(row.model), *_cells(row, circular)]) + " |")
+            cells = _cells(row, circular, grading)
+            lines.append("| " + " | ".join([*ranks, _escape_md(row.model), *cells]) + " |")
         if reference:
             label = _reference_label(section)
             blank = [""] * (len(header) - lead - 7)
@@ -258,7 +291,10 @@ def _markdown(sections: Sequence[LeaderboardSection], reference: bool) -> str:
 def _csv(sections: Sequence[LeaderboardSection], reference: bool) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    metrics = ("sdd_acc", "sll_acc", "sll_precision", "sll_recall", "sll_f1", "overall", "sdd_circular_acc")
+    metrics = ["sdd_acc", "sll_acc", "sll_precision", "sll_recall", "sll_f1", "overall", "sdd_circular_acc"]
+    grading = any(_grading_shown(section.rows) for section in sections)
+    if grading:
+        metrics += ["ssg_acc", "ssg_severe_sensitivity", "ssg_severe_specificity"]
     header = [
         "model",
         "source",
@@ -272,6 +308,8 @@ def _csv(sections: Sequence[LeaderboardSection], reference: bool) -> str:
     ]
     for metric in metrics:
         header += [f"{metric}_pct", f"{metric}_ci_low", f"{metric}_ci_high"]
+    if grading:  # a coefficient in [-1, 1], not a percentage
+        header += ["ssg_weighted_kappa", "ssg_weighted_kappa_ci_low", "ssg_weighted_kappa_ci_high"]
     writer.writerow([*header, "questions", "scored", "status"])
     for section in sections:
         info = section.benchmark
@@ -284,8 +322,15 @@ def _csv(sections: Sequence[LeaderboardSection], reference: bool) -> str:
             ranks = ["" if row.group is None else str(row.group)]
             ranks += ["", ""] if row.rank is None else [str(row.rank[0]), str(row.rank[1])]
             cells: list[str] = [row.model, "run", *where, *ranks]
-            for score in (row.sdd, row.sll, row.precision, row.recall, row.f1, row.overall, row.circular):
+            scores = [row.sdd, row.sll, row.precision, row.recall, row.f1, row.overall, row.circular]
+            if grading:
+                scores += [row.ssg, row.ssg_sensitivity, row.ssg_specificity]
+            for score in scores:
                 cells += [score.percent() if score.value is not None else "", *score.ends()]
+            if grading:
+                kappa = row.ssg_kappa
+                cells += ["" if kappa.value is None else f"{kappa.value:.4f}"]
+                cells += ["", ""] if kappa.ci is None else [f"{kappa.ci[0]:.4f}", f"{kappa.ci[1]:.4f}"]
             writer.writerow([*cells, row.questions, row.scored, row.status])
         if reference:
             label = _reference_label(section)
@@ -294,6 +339,7 @@ def _csv(sections: Sequence[LeaderboardSection], reference: bool) -> str:
                 cells = [ref.model, label, *where, "", "", ""]
                 for value in values:
                     cells += ["" if value is None else f"{value:.2f}", "", ""]
+                cells += [""] * (3 * (len(metrics) - len(values)) + (3 if grading else 0))
                 writer.writerow([*cells, "", "", ""])
     return buffer.getvalue()
 
@@ -304,11 +350,12 @@ def _latex(sections: Sequence[LeaderboardSection], reference: bool) -> str:
         lines.append(f"% {SYNTHETIC_WARNING}")
     for section in sections:
         rows = section.rows
-        circular, ranked = _circular_shown(rows), _ranked(rows)
+        circular, ranked, grading = _circular_shown(rows), _ranked(rows), _grading_shown(rows)
         header = [
             *(["group", "rank"] if ranked else []),
             *_HEADER,
             *(["SDD circ."] if circular else []),
+            *(_GRADING_HEADER if grading else ()),
             "n",
             "status",
         ]
@@ -325,7 +372,7 @@ def _latex(sections: Sequence[LeaderboardSection], reference: bool) -> str:
             "\\midrule",
         ]
         for row in rows:
-            cells = [_escape_latex(c) for c in _cells(row, circular)]
+            cells = [_escape_latex(c) for c in _cells(row, circular, grading)]
             ranks = [_escape_latex(c) for c in _rank_cells(row)] if ranked else []
             lines.append(" & ".join([*ranks, _escape_latex(row.model), *cells]) + " \\\\")
         if reference:

@@ -34,6 +34,14 @@ def scores_table(scores: dict[str, Any], *, title: str) -> Table:
         caption_parts.append(
             f"{task} consistency {_percent(consistency)} ({paraphrase['wordings']} wordings)"
         )
+    grading = scores["tasks"].get("SSG")
+    if grading and "weighted_kappa" in grading:
+        kappa = grading["weighted_kappa"]
+        caption_parts.append(
+            f"SSG (beside overall, not in it): weighted kappa {'-' if kappa is None else f'{kappa:.3f}'}, "
+            f"severe sensitivity {_percent(grading['severe_sensitivity'])}, "
+            f"specificity {_percent(grading['severe_specificity'])}"
+        )
     caption_parts.append(" ".join(f"{task} = {TASK_TITLES[task].lower()}" for task in scores["tasks"]))
     # The title names the model, which is the user's text: shown as is, never read as console markup.
     table = Table(title=Text(terminal_safe(title)), caption=" | ".join(caption_parts), caption_justify="left")

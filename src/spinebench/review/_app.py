@@ -48,6 +48,7 @@ from spinebench.taxonomy import LETTERS
 COOKIE: Final = "spinebench_review"
 _MAX_FORM: Final = 64 * 1024
 _MAX_COMMENT: Final = 4000
+_MAX_ANSWER_SECONDS: Final = 6 * 3600  # a page left open longer says nothing about the time to answer
 _SAFE_METHODS: Final = {"GET", "HEAD"}
 _HEADERS: Final = {
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
@@ -68,7 +69,7 @@ class ReviewState:
 
     database: ReviewDatabase
     benchmark: Benchmark
-    allowed_hosts: frozenset[str]  # "host:port" values the Host header may take
+    allowed_hosts: frozenset[str]  # Host header values ("host:port" or "host") this server answers
     seed: int = 0
     questions: dict[str, Question] = field(default_factory=dict)
     items: list[str] = field(default_factory=list)
@@ -220,11 +221,11 @@ def create_app(state: ReviewState) -> Starlette:
             not question.multiple and len(letters) > 1
         ):
             return message("That answer does not fit the question's options.", 400, session)
-        try:
-            seconds: float | None = max(0.0, time.time() - int(first(form, "shown")))
-        except ValueError:
-            seconds = None
-        record_answer(state.database, Answer(session.reviewer.id, question.id, letters, seconds, now()))
+        seconds = _answer_seconds(first(form, "shown"), time.time())
+        answer = Answer(session.reviewer.id, question.id, letters, seconds, now())
+        if not record_answer(state.database, answer):
+            # Answers are final: once answered, /rate may show this question's key.
+            return message("This question is already answered; answers cannot be changed.", 409, session)
         return RedirectResponse("/answer", status_code=303)
 
     async def rate_page(request: Request) -> Response:
@@ -306,6 +307,17 @@ def create_app(state: ReviewState) -> Starlette:
     return Starlette(routes=routes, middleware=middleware)
 
 
+def _answer_seconds(shown: str, now_s: float) -> float | None:
+    """Seconds from the page being shown to the answer; None when the form's time is not a plausible one
+    (missing, in the future, or longer ago than a reviewer spends on a question: a latency of years would
+    skew every mean)."""
+    try:
+        seconds = now_s - int(shown)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= _MAX_ANSWER_SECONDS else None
+
+
 class _GuardMiddleware(BaseHTTPMiddleware):
     """Host and Origin checks before any route, security headers on every response."""
 
@@ -316,11 +328,14 @@ class _GuardMiddleware(BaseHTTPMiddleware):
     async def dispatch(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        host = request.headers.get("host", "")
+        host = request.headers.get("host", "").lower()
         if host not in self.allowed_hosts:
             response: Response = Response("unknown Host header\n", status_code=421, media_type="text/plain")
-        elif request.method not in _SAFE_METHODS and request.headers.get("origin") not in {
-            f"http://{allowed}" for allowed in self.allowed_hosts
+        elif request.method not in _SAFE_METHODS and request.headers.get("origin", "").lower() not in {
+            # https: behind a TLS proxy the browser's origin is the proxy's.
+            f"{scheme}://{allowed}"
+            for scheme in ("http", "https")
+            for allowed in self.allowed_hosts
         }:
             response = Response("cross-origin request refused\n", status_code=403, media_type="text/plain")
         else:

@@ -9,9 +9,11 @@ under their pseudonym unless they opted in to their name, here and in the rating
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -63,6 +65,7 @@ def export_reviews(
             f"{out}: cannot create the export folder ({error.strerror or error})"
         ) from error
     reviewers = list_reviewers(database)
+    folders = _run_folder_names(reviewers, real_names)
     runs: dict[str, Path] = {}
     for reviewer in reviewers:
         answers = [a for a in load_answers(database, reviewer.id) if a.question_id in by_id]
@@ -70,7 +73,7 @@ def export_reviews(
             continue
         label = reviewer.name if real_names else reviewer.public_name
         model = HUMAN_PREFIX + label
-        run_dir = out / ("human-" + (re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or str(reviewer.id)))
+        run_dir = out / folders[reviewer.id]
         predictions = {
             a.question_id: Prediction(
                 a.question_id,
@@ -110,6 +113,38 @@ def export_reviews(
         database, reviewers, _trace_tasks(benchmark, database), out, real_names
     )
     return ExportResult(runs, ratings_path, rows, len(reviewers))
+
+
+def _run_folder_names(reviewers: list[Reviewer], real_names: bool) -> dict[int, str]:
+    """`human-<label>` per reviewer id, all distinct. Labels that differ only in characters a folder name
+    cannot hold, or in case ("Dr Ada", "Dr/Ada", "dr ada"), get a short suffix from a hash of the label,
+    the same in every export.
+
+    Two reviewers under one label (a reviewer named like another's pseudonym) would be one model in every
+    report: refused rather than merged.
+    """
+    labels = {r.id: (r.name if real_names else r.public_name) for r in reviewers}
+    owners: dict[str, Reviewer] = {}
+    for reviewer in reviewers:
+        label = labels[reviewer.id]
+        if label in owners:
+            raise SpineBenchError(
+                f"reviewers {owners[label].pseudonym} and {reviewer.pseudonym} would both be exported as "
+                f"{HUMAN_PREFIX}{label}; answers of two people are never merged into one run"
+            )
+        owners[label] = reviewer
+    slugs = {rid: re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") for rid, label in labels.items()}
+    shared = Counter(slug.lower() for slug in slugs.values())  # macOS and Windows fold case in file names
+    names: dict[int, str] = {}
+    for reviewer_id, slug in slugs.items():
+        if not slug or shared[slug.lower()] > 1:
+            digest = hashlib.sha256(labels[reviewer_id].encode()).hexdigest()[:8]
+            slug = f"{slug}-{digest}" if slug else digest
+        names[reviewer_id] = "human-" + slug
+    distinct = {name.lower() for name in names.values()}
+    if len(distinct) < len(names):  # a name spelt like another's suffixed one
+        raise SpineBenchError("two reviewers' names give one export folder name; no run is overwritten")
+    return names
 
 
 def _trace_tasks(benchmark: Benchmark, database: ReviewDatabase) -> dict[str, str]:

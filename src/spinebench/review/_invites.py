@@ -16,6 +16,7 @@ from typing import Final
 from spinebench.review._db import ReviewDatabase, ReviewDatabaseError, utc_now
 
 _NAME: Final = re.compile(r"[^\x00-\x1f\x7f]{1,80}")
+_PSEUDONYM: Final = re.compile(r"reviewer-[0-9]+", re.IGNORECASE)
 _TOKEN_BYTES: Final = 32
 SESSION_LIFETIME: Final = timedelta(days=30)  # then the reviewer needs a new invite
 
@@ -48,6 +49,9 @@ def create_invite(database: ReviewDatabase, name: str) -> str:
     name = name.strip()
     if not _NAME.fullmatch(name):
         raise ReviewDatabaseError(f"reviewer name {name!r}: give 1 to 80 printable characters")
+    if _PSEUDONYM.fullmatch(name):
+        # Named in a report, it would be taken for (and exported as) another reviewer's pseudonym.
+        raise ReviewDatabaseError(f"reviewer name {name!r} looks like a pseudonym; give the reviewer's name")
     token = secrets.token_urlsafe(_TOKEN_BYTES)
     with database.transaction() as connection:
         row = connection.execute("SELECT id FROM reviewers WHERE name = ?", (name,)).fetchone()

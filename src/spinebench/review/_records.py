@@ -1,7 +1,7 @@
 """Reading and writing what reviewers do: the stored item set and traces, answers, ratings, progress.
 
-Each write is one short transaction (see `_db`). An answer or rating given again replaces the earlier one:
-a reviewer who goes back and changes their mind leaves one row, the latest.
+Each write is one short transaction (see `_db`). An answer is final (the rating pages may then show that
+question's key); a rating given again replaces the earlier one, leaving one row, the latest.
 """
 
 from __future__ import annotations
@@ -93,11 +93,12 @@ def load_traces(database: ReviewDatabase) -> list[Trace]:
     return [Trace(r[0], r[1], r[2], r[3], r[4], tuple(filter(None, r[5].split(",")))) for r in rows]
 
 
-def record_answer(database: ReviewDatabase, answer: Answer) -> None:
+def record_answer(database: ReviewDatabase, answer: Answer) -> bool:
+    """Stores a first answer; False (and nothing changed) when this reviewer already answered it."""
     with database.transaction() as connection:
-        connection.execute(
-            "INSERT OR REPLACE INTO answers (reviewer_id, question_id, letters, seconds, answered) "
-            "VALUES (?, ?, ?, ?, ?)",
+        cursor = connection.execute(
+            "INSERT INTO answers (reviewer_id, question_id, letters, seconds, answered) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (reviewer_id, question_id) DO NOTHING",
             (
                 answer.reviewer_id,
                 answer.question_id,
@@ -106,6 +107,7 @@ def record_answer(database: ReviewDatabase, answer: Answer) -> None:
                 answer.answered,
             ),
         )
+    return cursor.rowcount == 1
 
 
 def record_rating(database: ReviewDatabase, rating: Rating) -> None:

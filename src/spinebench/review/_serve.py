@@ -40,10 +40,18 @@ def is_loopback(host: str) -> bool:
 
 
 def allowed_host_headers(settings: ReviewSettings) -> frozenset[str]:
+    """The Host header values this server answers: each name with `:port`, and without it, as a TLS
+    proxy on 443 forwards `Host: review.example.org` (an unknown name is still refused: DNS rebinding)."""
     names = {settings.host, *settings.allowed_hosts}
     if is_loopback(settings.host):
-        names |= {"127.0.0.1", "localhost"}
-    return frozenset(f"{name}:{settings.port}" for name in names)
+        names |= {"127.0.0.1", "localhost", "::1"}
+    headers: set[str] = set()
+    for name in names:
+        name = name.strip().lower()
+        if ":" in name and not name.startswith("["):  # an IPv6 literal goes in brackets in a Host header
+            name = f"[{name}]"
+        headers |= {name, f"{name}:{settings.port}"}
+    return frozenset(headers)
 
 
 def setup_review(

@@ -76,9 +76,15 @@ class EvalSettings:
     # knn's encoder, device and batch size; the seed is `seed` above.
     baseline_options: BaselineOptions = field(default_factory=BaselineOptions)
     overwrite: bool = False  # discard the answers of another configuration in the run directory
+    # Where the --judge is asked (its base URL, key variable); None: as the model, `provider_options`.
+    judge_options: ProviderOptions | None = None
 
     def template(self) -> PromptTemplate:
         return TEMPLATES[self.prompt]
+
+    def judge_provider_options(self) -> ProviderOptions:
+        """The options the judge is made with; the seed is the run's, as the model's is."""
+        return dataclasses.replace(self.judge_options or self.provider_options, seed=self.seed)
 
 
 class Executor(Protocol):
@@ -167,7 +173,7 @@ async def _evaluate(
     if executor is None:
         provider = provider or make_answerer(settings)
         if judge is None and settings.judge:
-            judge = make_provider(settings.judge, _provider_options(settings))
+            judge = make_provider(settings.judge, settings.judge_provider_options())
     _check_paraphrases(benchmark, settings)
     # Prepared first: a shuffle that cannot be made stops the run before its directory exists.
     images = controlled_images(benchmark, settings)
@@ -292,9 +298,10 @@ def _check_paraphrases(benchmark: Benchmark, settings: EvalSettings) -> None:
 
 
 def variants(question: Question, settings: EvalSettings) -> list[Question]:
-    """What is asked for a question: itself, with --circular every rotation of a diagnosis question, and
-    with --paraphrases K its other K-1 wordings (in its own option order)."""
-    asked = rotations(question) if settings.circular and question.task == "SDD" else [question]
+    """What is asked for a question: itself, with --circular every rotation of a single-answer question
+    (diagnosis and severity grading), and with --paraphrases K its other K-1 wordings (in its own option
+    order)."""
+    asked = rotations(question) if settings.circular and not question.multiple else [question]
     if settings.paraphrases > 1:
         asked.extend(paraphrases(question, settings.paraphrases)[1:])
     return asked

@@ -4,7 +4,14 @@ Dataset readers only read labels: they yield `SourceImage` records (or `SkippedR
 was left out); the catalogue step decodes and standardises the images.
 """
 
-from spinebench.sources._records import Finding, SkippedRecord, SourceImage, SourceLayoutError, pseudonym
+from spinebench.sources._records import (
+    Finding,
+    Grade,
+    SkippedRecord,
+    SourceImage,
+    SourceLayoutError,
+    pseudonym,
+)
 from spinebench.sources._release_survey import ReleaseSurvey, survey_release
 from spinebench.sources.buu import read_buu
 from spinebench.sources.csxa import CsxaColumns, read_csxa
@@ -17,6 +24,7 @@ __all__ = [
     "RELEASE_FILES",
     "CsxaColumns",
     "Finding",
+    "Grade",
     "ImportReport",
     "ReleaseSkippedRecord",
     "ReleaseSurvey",

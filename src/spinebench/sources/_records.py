@@ -25,13 +25,31 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Grade:
+    """A severity graded for one condition at one level and marked on this image (RSNA 2024 lumbar).
+
+    `condition` is the dataset's own condition (left and right kept apart, e.g. "Left Subarticular Stenosis"),
+    `severity` one of `taxonomy.SEVERITY_GRADES`; `x`, `y` the marked point in the image's pixels (None when
+    the coordinates file gives none).
+    """
+
+    condition: str
+    level: str
+    severity: str
+    x: float | None = None
+    y: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceImage:
     """One image of a dataset, before standardisation.
 
     `native_id`, `patient_id` and `study_id` are the dataset's own identifiers: they never reach an output
     unhashed (see `pseudonym`). `private_ids` lists any other identifier that the path holds (RSNA's series
     id): a report replaces each by its pseudonym. No findings means Healthy. `frame` picks a slice of a
-    multi-frame file.
+    multi-frame file. `grades` are the severities marked on the image (severity grading). `graded_only`
+    images serve the grading task alone: their findings are not known to be complete, so the diagnosis tasks
+    leave them out.
     """
 
     source: str
@@ -43,6 +61,8 @@ class SourceImage:
     patient_id: str | None = None
     study_id: str | None = None
     frame: int | None = None
+    grades: tuple[Grade, ...] = ()
+    graded_only: bool = False
     private_ids: tuple[str, ...] = ()
 
     def identifiers(self) -> tuple[str, ...]:

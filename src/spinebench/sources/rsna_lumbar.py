@@ -8,7 +8,10 @@ point where each condition/level was marked), `train_series_descriptions.csv` an
   right merged, keeping the levels whose severity in train.csv is at least `min_severity` (default
   Moderate); a finding's severity is the worst of its kept levels;
 - a slice with nothing at or above the threshold is Healthy only when all 25 labels of its study are
-  Normal/Mild; otherwise it is skipped, since the study's disease may be visible on it.
+  Normal/Mild and none of its rows was rejected; otherwise it is kept for severity grading only
+  (`graded_only`), since the study's disease (or the unknown grade) may be visible on it;
+- every slice carries its grades: each condition and level marked on it with its train.csv severity and the
+  marked point (`x`, `y`, optional columns), whatever the threshold.
 
 Only the CSV files are read here; pixels are standardised later from `SourceImage.path`.
 """
@@ -16,6 +19,7 @@ Only the CSV files are read here; pixels are standardised later from `SourceImag
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -25,7 +29,7 @@ from typing import Final
 
 from spinebench.errors import SpineBenchError
 from spinebench.sources._listing import FolderListing, list_folder
-from spinebench.sources._records import Finding, SkippedRecord, SourceImage, SourceLayoutError
+from spinebench.sources._records import Finding, Grade, SkippedRecord, SourceImage, SourceLayoutError
 from spinebench.taxonomy import DISEASE_NAMES, LEVELS, RSNA_CONDITIONS, RSNA_SEVERITIES
 
 SOURCE: Final = "rsna"
@@ -134,6 +138,8 @@ class _Mark:
     condition: str
     level: str
     severity: int
+    x: float | None = None
+    y: float | None = None
 
 
 @dataclass
@@ -271,7 +277,31 @@ def _mark(line: int, row: dict[str, str], study_severities: dict[str, int | None
     severity = study_severities[column]
     if severity is None:
         return f"blank severity in {SEVERITY_FILE} column {column}"
-    return _Mark(line, condition, level, severity)
+    x, y = _coordinate(row.get("x", "")), _coordinate(row.get("y", ""))
+    return _Mark(line, condition, level, severity, x, y)
+
+
+def _coordinate(text: str) -> float | None:
+    # Optional columns: a missing, blank or non-finite point leaves the grade without a mark.
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def _grades(marks: list[_Mark]) -> tuple[Grade, ...]:
+    """Every condition and level marked on the slice with its severity (a repeated mark: the first row)."""
+    first: dict[tuple[str, str], _Mark] = {}
+    for mark in marks:
+        first.setdefault((mark.condition, mark.level), mark)
+    conditions = tuple(RSNA_CONDITIONS)
+    return tuple(
+        Grade(mark.condition, mark.level, RSNA_SEVERITIES[mark.severity], mark.x, mark.y)
+        for (condition, level), mark in sorted(
+            first.items(), key=lambda item: (conditions.index(item[0][0]), LEVELS.index(item[0][1]))
+        )
+    )
 
 
 def _findings(marks: list[_Mark], threshold: int) -> tuple[Finding, ...]:
@@ -328,24 +358,10 @@ def _emit(
             yield SkippedRecord(SOURCE, where, f"image {relative} {reason}", (slice_.study, slice_.series))
             continue
         findings = _findings(slice_.marks, threshold)
-        if not findings and slice_.rejected:
-            yield SkippedRecord(
-                SOURCE,
-                where,
-                f"no usable finding: nothing {RSNA_SEVERITIES[threshold]} or worse on this slice and "
-                f"{slice_.rejected} of its rows rejected (reported above)",
-                (slice_.study, slice_.series),
-            )
-            continue
-        if not findings and slice_.study not in healthy_studies:
-            yield SkippedRecord(
-                SOURCE,
-                where,
-                f"below severity threshold: no level on this slice is {RSNA_SEVERITIES[threshold]} or worse, "
-                "and the study is not Normal/Mild at all 25 labels (it may show disease elsewhere)",
-                (slice_.study, slice_.series),
-            )
-            continue
+        # Nothing at the threshold, and either disease elsewhere in the study or rows of this slice rejected:
+        # not called Healthy (the disease, or the unknown grade, may show on it), but its valid grades are
+        # known, so it serves severity grading alone.
+        graded_only = not findings and (slice_.rejected > 0 or slice_.study not in healthy_studies)
         yield SourceImage(
             source=SOURCE,
             native_id=f"{slice_.study}/{slice_.series}/{slice_.instance}",
@@ -355,5 +371,7 @@ def _emit(
             findings=findings,
             patient_id=slice_.study,  # RSNA gives one study per patient and no separate patient id
             study_id=slice_.study,
+            grades=_grades(slice_.marks),
+            graded_only=graded_only,
             private_ids=(slice_.series,),
         )

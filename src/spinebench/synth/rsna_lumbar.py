@@ -5,6 +5,10 @@ at Moderate and Severe levels, with left and right subarticular stenosis marked 
 study 2 has blank severities, one of them at a marked level; study 3 has no axial series; further studies are
 random. Each series holds its marked slices plus one or two unmarked ones. One file is MONOCHROME1 and one is
 JPEG-compressed. Same seed, same bytes.
+
+Every marked condition and level is graded in train.csv and has its point (`x`, `y`, where the phantom draws
+it), so severity grading (SSG) gets all three grades on marked slices: Normal/Mild from study 0 and the
+unscripted levels, Moderate and Severe from study 1 and the random studies.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@
 
     inspect eval task.py@spinebench_sdd --model openai/gpt-4o
     inspect eval task.py@spinebench_sll --model openai/gpt-4o -T prompt=inspect
+    inspect eval task.py@spinebench_ssg --model openai/gpt-4o   (when the benchmark has SSG questions)
 
 Each sample's input is one user message: the question stem, then the image (a file under images/, resolved
 relative to samples.jsonl). Two ways to ask and score:
@@ -21,20 +22,34 @@ Both generate greedily (temperature 0) with at most 1024 new tokens, as `spinebe
 OpenAI-compatible server (vLLM, SGLang) pass `-M responses_api=false`, so that inspect's `openai` provider
 sends chat completions rather than the Responses API (its choice for some model names).
 
-Scores are exact: SDD accuracy; SLL exact-set accuracy (precision and recall: run `spinebench eval`).
+Scores are exact: SDD accuracy; SLL exact-set accuracy (precision and recall: run `spinebench eval`); SSG
+accuracy, quadratic-weighted kappa, severe sensitivity and specificity (intervals: run `spinebench eval`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import Dataset, json_dataset
 from inspect_ai.model import GenerateConfig
-from inspect_ai.scorer import CORRECT, INCORRECT, Score, Scorer, Target, accuracy, choice, scorer, stderr
+from inspect_ai.scorer import (
+    CORRECT,
+    INCORRECT,
+    Metric,
+    Score,
+    Scorer,
+    Target,
+    accuracy,
+    choice,
+    metric,
+    scorer,
+    stderr,
+)
 from inspect_ai.solver import Generate, Solver, TaskState, multiple_choice, solver
 
 SAMPLES = Path(__file__).resolve().parent / "samples.jsonl"
@@ -56,6 +71,54 @@ def _load_extractor() -> ModuleType:
 
 
 _EXTRACT = _load_extractor()
+
+
+# Severity grading (SSG). The same code is in inspect_task.py and lmms_eval_utils.py (a test keeps them
+# equal); spinebench.metrics computes the same numbers from the same pairs.
+LETTERS = "ABCDEFGHIJ"
+GRADES = ("Normal/Mild", "Moderate", "Severe")
+NO_ANSWER = 3  # the answer column of an unparsed or refused reply
+
+
+def grade_pair(options: Sequence[str], answer: Sequence[str], letters: Sequence[str]) -> list[int]:
+    """[truth grade, answered grade] of an SSG question: 0..2 for Normal/Mild..Severe, 3 for no answer."""
+    truth = GRADES.index(options[LETTERS.index(answer[0])])
+    chosen = sorted(set(letters))
+    if len(chosen) != 1 or chosen[0] not in LETTERS[: len(options)]:
+        return [truth, NO_ANSWER]
+    text = options[LETTERS.index(chosen[0])]
+    return [truth, GRADES.index(text) if text in GRADES else NO_ANSWER]
+
+
+def grading_summary(pairs: Sequence[Sequence[int]]) -> dict[str, float]:
+    """Accuracy, quadratic-weighted kappa, severe sensitivity and specificity of [truth, answer] pairs.
+
+    A no-answer is wrong and disagrees fully (weight 1) in kappa; it counts for neither sensitivity nor
+    specificity. NaN where a metric is undefined (no question, no Severe case, no expected disagreement).
+    """
+    counts = [[0.0] * 4 for _ in GRADES]
+    for truth, answer in pairs:
+        counts[int(truth)][int(answer)] += 1
+    total = sum(sum(row) for row in counts)
+    nan = float("nan")
+    if not total:
+        return {"accuracy": nan, "weighted_kappa": nan, "severe_sensitivity": nan, "severe_specificity": nan}
+    rows = [sum(row) for row in counts]
+    columns = [sum(counts[i][j] for i in range(3)) for j in range(4)]
+
+    def weight(i: int, j: int) -> float:
+        return 1.0 if j == NO_ANSWER else (i - j) ** 2 / 4
+
+    observed = sum(weight(i, j) * counts[i][j] for i in range(3) for j in range(4)) / total
+    expected = sum(weight(i, j) * rows[i] * columns[j] for i in range(3) for j in range(4)) / total**2
+    others = rows[0] + rows[1]
+    rejected = sum(counts[i][j] for i in range(2) for j in range(2))
+    return {
+        "accuracy": sum(counts[i][i] for i in range(3)) / total,
+        "weighted_kappa": 1 - observed / expected if expected > 0 else nan,
+        "severe_sensitivity": counts[2][2] / rows[2] if rows[2] else nan,
+        "severe_specificity": rejected / others if others else nan,
+    }
 
 
 def extract_letters(
@@ -117,6 +180,63 @@ def _task(task_name: str, multiple: bool, prompt: str) -> Task:
     )
 
 
+def _grade_pairs(scores: list) -> list[list[int]]:
+    # inspect passes SampleScore objects (older releases: Score objects); the pair is in the score metadata.
+    return [getattr(item, "score", item).metadata["grades"] for item in scores]
+
+
+@metric
+def weighted_kappa() -> Metric:
+    """Cohen's quadratic-weighted kappa over every SSG answer (a no-answer disagrees fully)."""
+
+    def compute(scores: list) -> float:
+        return grading_summary(_grade_pairs(scores))["weighted_kappa"]
+
+    return compute
+
+
+@metric
+def severe_sensitivity() -> Metric:
+    """Severe cases answered Severe."""
+
+    def compute(scores: list) -> float:
+        return grading_summary(_grade_pairs(scores))["severe_sensitivity"]
+
+    return compute
+
+
+@metric
+def severe_specificity() -> Metric:
+    """Non-severe cases answered with another grade."""
+
+    def compute(scores: list) -> float:
+        return grading_summary(_grade_pairs(scores))["severe_specificity"]
+
+    return compute
+
+
+@scorer(metrics=[accuracy(), stderr(), weighted_kappa(), severe_sensitivity(), severe_specificity()])
+def grading_scorer(paper: bool) -> Scorer:
+    """Right when the one grade answered is the truth; keeps the grade pair for the corpus metrics."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        options = [option.value for option in state.choices]
+        if paper:
+            cut = "length" if state.output.stop_reason == "max_tokens" else None
+            letters = extract_letters(state.output.completion, options, False, cut)
+        else:  # inspect's multiple_choice solver marks the chosen options
+            letters = tuple(LETTERS[i] for i, option in enumerate(state.choices) if option.correct)
+        pair = grade_pair(options, list(target.target), letters)
+        return Score(
+            value=CORRECT if pair[0] == pair[1] else INCORRECT,
+            answer=", ".join(letters),
+            explanation=state.output.completion,
+            metadata={"grades": pair},
+        )
+
+    return score
+
+
 @task
 def spinebench_sdd(prompt: str = "paper") -> Task:
     """Spinal disease diagnosis: one correct option of five."""
@@ -127,3 +247,24 @@ def spinebench_sdd(prompt: str = "paper") -> Task:
 def spinebench_sll(prompt: str = "paper") -> Task:
     """Spinal lesion localization: every affected disc level (one or more of five)."""
     return _task("SLL", True, prompt)
+
+
+@task
+def spinebench_ssg(prompt: str = "paper") -> Task:
+    """Spinal severity grading (RSNA 2024): Normal/Mild, Moderate or Severe at one level; scored by accuracy,
+    quadratic-weighted kappa and severe-case sensitivity and specificity."""
+    if prompt == "paper":
+        return Task(
+            dataset=spinebench_dataset("SSG"),
+            solver=[paper_prompt()],
+            scorer=grading_scorer(True),
+            config=GENERATION,
+        )
+    if prompt != "inspect":
+        raise ValueError(f"prompt must be 'inspect' or 'paper', not {prompt!r}")
+    return Task(
+        dataset=spinebench_dataset("SSG"),
+        solver=multiple_choice(cot=True, multiple_correct=False),
+        scorer=grading_scorer(False),
+        config=GENERATION,
+    )

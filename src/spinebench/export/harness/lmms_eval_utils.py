@@ -44,6 +44,54 @@ def extract_letters(response: str, options: Sequence[str], multiple: bool) -> tu
     return letters
 
 
+# Severity grading (SSG). The same code is in inspect_task.py and lmms_eval_utils.py (a test keeps them
+# equal); spinebench.metrics computes the same numbers from the same pairs.
+LETTERS = "ABCDEFGHIJ"
+GRADES = ("Normal/Mild", "Moderate", "Severe")
+NO_ANSWER = 3  # the answer column of an unparsed or refused reply
+
+
+def grade_pair(options: Sequence[str], answer: Sequence[str], letters: Sequence[str]) -> list[int]:
+    """[truth grade, answered grade] of an SSG question: 0..2 for Normal/Mild..Severe, 3 for no answer."""
+    truth = GRADES.index(options[LETTERS.index(answer[0])])
+    chosen = sorted(set(letters))
+    if len(chosen) != 1 or chosen[0] not in LETTERS[: len(options)]:
+        return [truth, NO_ANSWER]
+    text = options[LETTERS.index(chosen[0])]
+    return [truth, GRADES.index(text) if text in GRADES else NO_ANSWER]
+
+
+def grading_summary(pairs: Sequence[Sequence[int]]) -> dict[str, float]:
+    """Accuracy, quadratic-weighted kappa, severe sensitivity and specificity of [truth, answer] pairs.
+
+    A no-answer is wrong and disagrees fully (weight 1) in kappa; it counts for neither sensitivity nor
+    specificity. NaN where a metric is undefined (no question, no Severe case, no expected disagreement).
+    """
+    counts = [[0.0] * 4 for _ in GRADES]
+    for truth, answer in pairs:
+        counts[int(truth)][int(answer)] += 1
+    total = sum(sum(row) for row in counts)
+    nan = float("nan")
+    if not total:
+        return {"accuracy": nan, "weighted_kappa": nan, "severe_sensitivity": nan, "severe_specificity": nan}
+    rows = [sum(row) for row in counts]
+    columns = [sum(counts[i][j] for i in range(3)) for j in range(4)]
+
+    def weight(i: int, j: int) -> float:
+        return 1.0 if j == NO_ANSWER else (i - j) ** 2 / 4
+
+    observed = sum(weight(i, j) * counts[i][j] for i in range(3) for j in range(4)) / total
+    expected = sum(weight(i, j) * rows[i] * columns[j] for i in range(3) for j in range(4)) / total**2
+    others = rows[0] + rows[1]
+    rejected = sum(counts[i][j] for i in range(2) for j in range(2))
+    return {
+        "accuracy": sum(counts[i][i] for i in range(3)) / total,
+        "weighted_kappa": 1 - observed / expected if expected > 0 else nan,
+        "severe_sensitivity": counts[2][2] / rows[2] if rows[2] else nan,
+        "severe_specificity": rejected / others if others else nan,
+    }
+
+
 def sdd_docs(dataset: Any) -> Any:
     """The diagnosis questions (lmms-eval `process_docs`); reads only the task column, not the images."""
     return dataset.filter(lambda task: task == "SDD", input_columns="task")
@@ -52,6 +100,24 @@ def sdd_docs(dataset: Any) -> Any:
 def sll_docs(dataset: Any) -> Any:
     """The localization questions (lmms-eval `process_docs`)."""
     return dataset.filter(lambda task: task == "SLL", input_columns="task")
+
+
+def ssg_docs(dataset: Any) -> Any:
+    """The severity-grading questions (lmms-eval `process_docs`)."""
+    return dataset.filter(lambda task: task == "SSG", input_columns="task")
+
+
+# lmms-eval aggregations of the SSG metrics: each receives every question's [truth, answer] pair.
+def weighted_kappa(items: Sequence[Sequence[int]]) -> float:
+    return grading_summary(items)["weighted_kappa"]
+
+
+def severe_sensitivity(items: Sequence[Sequence[int]]) -> float:
+    return grading_summary(items)["severe_sensitivity"]
+
+
+def severe_specificity(items: Sequence[Sequence[int]]) -> float:
+    return grading_summary(items)["severe_specificity"]
 
 
 def doc_to_visual(doc: dict[str, Any]) -> list[Image.Image]:
@@ -74,14 +140,25 @@ def doc_to_target(doc: dict[str, Any]) -> str:
     return ", ".join(doc["answer"])
 
 
-def process_results(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, float]:
+def process_results(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, Any]:
     """Per-question scores: SDD accuracy; SLL exact-set accuracy, precision, recall and F1 (averaged by
-    lmms-eval over questions, as SpineBench does); `parsed` is the share of answers read at all."""
+    lmms-eval over questions, as SpineBench does); SSG accuracy and, for the corpus-level kappa, severe
+    sensitivity and specificity, the [truth, answer] grade pair; `parsed` is the share of answers read."""
     response = str(results[0]) if results else ""
     multiple = doc["task"] == "SLL"
-    chosen = set(extract_letters(response, list(doc["options"]), multiple))
+    letters = extract_letters(response, list(doc["options"]), multiple)
+    chosen = set(letters)
     truth = set(doc["answer"])
     parsed = float(bool(chosen))
+    if doc["task"] == "SSG":
+        pair = grade_pair(list(doc["options"]), list(doc["answer"]), letters)
+        return {
+            "accuracy": float(chosen == truth),
+            "weighted_kappa": pair,
+            "severe_sensitivity": pair,
+            "severe_specificity": pair,
+            "parsed": parsed,
+        }
     if not multiple:
         return {"accuracy": float(chosen == truth), "parsed": parsed}
     hits = len(chosen & truth)
