@@ -115,3 +115,21 @@ def test_a_paraphrase_run_asks_k_wordings_reports_them_and_resumes(tmp_path: Pat
 
     with pytest.raises(EvalSettingsError, match="more wordings than the question pool holds"):
         evaluate(sample, tmp_path / "too-many", EvalSettings(model="prior", paraphrases=12))
+
+
+def test_a_severity_question_has_no_paraphrase_pool() -> None:
+    graded = Question(
+        "g1",
+        "SSG",
+        "img",
+        "How severe is the finding?",
+        ("Normal/Mild", "Moderate", "Severe"),
+        ("B",),
+        "Spinal canal stenosis",
+        "synthetic",
+        "mri",
+        level="L4/L5",
+    )
+    assert max_paraphrases(graded) == 1 and paraphrases(graded, 1) == [graded]
+    with pytest.raises(ValueError, match="pool has 1 wordings"):
+        paraphrases(graded, 2)
