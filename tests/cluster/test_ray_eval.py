@@ -93,7 +93,8 @@ def _worker_pids(marker: str) -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if marker in cmdline:
+            # A Ray worker's title starts "ray::"; this process (the driver) must never be the one killed.
+            if cmdline.startswith("ray::") and marker in cmdline and int(entry.name) != os.getpid():
                 found.append(int(entry.name))
     return found
 
