@@ -9,8 +9,9 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -159,3 +160,51 @@ def test_the_vllm_stages_read_a_reply_as_the_local_runner_does(tmp_path: Path) -
     assert tuple(record["letters"]) == question.answer and record["stage"] == "strict"
     assert completion_from_row({"num_generated_tokens": 1024}, 1024).finish_reason == "length"
     assert completion_from_row({"num_generated_tokens": 10}, 1024).finish_reason == "stop"
+
+
+def _image_script(body: dict[str, Any], call_index: int) -> StubReply:
+    """A reply that depends on the whole request, image included (so a changed image changes it)."""
+    digest = hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).digest()
+    line = "My final options" if "final options" in user_text(body) else "My final option"
+    return StubReply.answer(f"{line}: [{'ABCDE'[digest[0] % 5]}]")
+
+
+def test_image_controls_and_paraphrases_on_ray_write_what_they_write_locally(
+    ray_cluster: str, tmp_path: Path
+) -> None:
+    bench = Benchmark.open(SAMPLE_PATH)
+    with OpenAIStubServer(_image_script) as stub:
+        real = _settings(stub.base_url)
+        settings = replace(real, image_control="shuffled", paraphrases=2)
+        evaluate(bench, tmp_path / "real", real)
+        local = evaluate(bench, tmp_path / "local", settings)
+        executor = RayEvalExecutor(bench, settings, ray_cluster, actors=2)
+        remote = evaluate(bench, tmp_path / "ray", settings, executor=executor)
+    records = _records(tmp_path / "ray")
+    assert records == _records(tmp_path / "local") and len(records) == 2 * len(bench)
+    assert remote.scores["paraphrase"] == local.scores["paraphrase"]
+    # The workers sent the shuffled images: the answers are not those of the real images.
+    real_records = _records(tmp_path / "real")
+    assert any(records[qid]["response"] != record["response"] for qid, record in real_records.items())
+    assert all(records[qid]["image_sha256"] != record["image_sha256"] for qid, record in real_records.items())
+    assert json.loads((tmp_path / "ray" / "run.json").read_text())["image_control"]["kind"] == "shuffled"
+
+
+@pytest.mark.parametrize("control", ["text-only", "blank"])
+def test_the_vllm_stage_sends_the_controlled_image(control: str) -> None:
+    require("ray")
+    bench = Benchmark.open(SAMPLE_PATH)
+    question = next(q for q in bench.iter_questions() if q.task == "SDD")
+    row = {QUESTION_COLUMN: question_record(question)}
+
+    def image_parts(settings: EvalSettings) -> list[Any]:
+        prepared = preprocess_row(row, benchmark=str(SAMPLE_PATH), settings=settings)
+        return [p for p in prepared["messages"][-1]["content"] if p["type"] == "image_url"]
+
+    real = image_parts(EvalSettings(model="vllm:/models/any"))
+    controlled = image_parts(EvalSettings(model="vllm:/models/any", image_control=cast(Any, control)))
+    assert len(real) == 1
+    if control == "text-only":
+        assert controlled == []
+    else:
+        assert len(controlled) == 1 and controlled != real

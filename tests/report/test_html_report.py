@@ -173,3 +173,20 @@ def test_report_screenshot_shows_the_leaderboard(report: Path, tmp_path: Path) -
     assert colours is not None and len(colours) > 50
     # The leaderboard's row-group headers (#eef2ff) are used nowhere else: the table is on screen.
     assert sum(count for count, colour in colours if colour == (0xEE, 0xF2, 0xFF)) > 5_000
+
+
+def test_robustness_panel_shows_paraphrases_and_image_reliance_beside_circular(
+    runs: list[Path], tmp_path: Path
+) -> None:
+    sample = open_sample()
+    blank = evaluate(sample, tmp_path / "random-blank", EvalSettings(model="random", image_control="blank"))
+    reworded = evaluate(sample, tmp_path / "prior-para", EvalSettings(model="prior", paraphrases=3))
+    html = render_html_report([*runs, blank.run_dir, reworded.run_dir]).html
+    robustness = html[html.index('<section id="robustness">') :]
+    robustness = robustness[: robustness.index("</section>")]
+    assert 'id="circular"' in robustness and 'id="paraphrase"' in robustness and 'id="reliance"' in robustness
+    assert "<td>random</td><td>random [blank image]</td><td>SDD</td><td>all</td>" in robustness
+    # random answers from its seed and the question id alone: the blank image changes nothing.
+    assert "<td>0.00<span" in robustness and "not told apart" in robustness
+    assert "<td>prior (prior-para)</td><td>SDD</td><td>3</td><td>100.00" in robustness  # wording unread
+    assert '<a href="#robustness">Robustness</a>' in html

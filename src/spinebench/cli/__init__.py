@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from spinebench import __version__
+from spinebench.cli.audit_cmd import audit_command
 from spinebench.cli.build_cmd import build_command
 from spinebench.cli.catalog_cmd import catalog_command
 from spinebench.cli.demo_cmd import demo_command
@@ -32,6 +33,7 @@ app.command("build")(build_command)
 app.command("import-release")(import_release_command)
 app.command("eval")(eval_command)
 app.command("report")(report_command)
+app.command("audit")(audit_command)
 app.command("leaderboard")(leaderboard_command)
 app.command("export")(export_command)
 # Clinicians in the loop: human answers and ratings, and the LLM rubric.

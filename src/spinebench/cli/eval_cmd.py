@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
+from typing import cast
 
 import typer
 from rich.console import Console
@@ -19,7 +20,15 @@ from spinebench.display import terminal_safe
 from spinebench.errors import SpineBenchError
 from spinebench.models import GenerationParams, ProviderOptions, RetryPolicy
 from spinebench.report import breakdown_table, scores_table
-from spinebench.run import MODEL_HELP, EvalSettings, Executor, RichReporter, RunDirectory, evaluate
+from spinebench.run import (
+    MODEL_HELP,
+    EvalSettings,
+    Executor,
+    ImageControl,
+    RichReporter,
+    RunDirectory,
+    evaluate,
+)
 
 EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by SIGINT
@@ -54,9 +63,22 @@ def cluster_executor(
     return RayEvalExecutor(benchmark, settings, address, actors=actors)
 
 
-def default_run_dir(model: str, subset: str | None) -> Path:
+class ImageControlChoice(StrEnum):
+    text_only = "text-only"
+    blank = "blank"
+    shuffled = "shuffled"
+    noise = "noise"
+
+
+def default_run_dir(
+    model: str, subset: str | None, image_control: str | None = None, paraphrases: int = 1
+) -> Path:
+    """runs/<model>[-<subset>][-<control>][-para<K>]: a control run never resumes into the real run."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_") or "model"
-    return Path("runs") / (f"{slug}-{subset}" if subset else slug)
+    parts = [slug, *(p for p in (subset, image_control) if p)]
+    if paraphrases > 1:
+        parts.append(f"para{paraphrases}")
+    return Path("runs") / "-".join(parts)
 
 
 @reports_errors
@@ -117,6 +139,14 @@ def eval_command(
     circular: bool = typer.Option(
         False, help="Ask each diagnosis question once per rotation of its options; correct only if all are."
     ),
+    image_control: ImageControlChoice | None = typer.Option(
+        None,
+        help="Ask with the image changed, as a control run of its own: text-only (no image), blank (grey), "
+        "shuffled (another disease's image), noise. Compare with `spinebench audit`.",
+    ),
+    paraphrases: int = typer.Option(
+        1, min=1, help="Ask each question in this many wordings of the question pool; reports consistency."
+    ),
     details: bool = typer.Option(False, help="Also print accuracy per disease, source and modality."),
     ray: str | None = typer.Option(
         None,
@@ -130,7 +160,8 @@ def eval_command(
     """Evaluate a model on SpineBench and write predictions.jsonl, run.json and scores.json."""
     console = Console()
     benchmark = Benchmark.open(bench or SAMPLE_PATH, verify=verify.value)
-    out = out or default_run_dir(model, subset)
+    control = image_control.value if image_control else None
+    out = out or default_run_dir(model, subset, control, paraphrases)
     if (judge_base_url is not None or judge_api_key_env is not None) and not judge:
         raise typer.BadParameter("--judge-base-url and --judge-api-key-env need --judge MODEL")
     provider_options = ProviderOptions(
@@ -163,10 +194,12 @@ def eval_command(
         rerun_errors=rerun_errors,
         circular=circular,
         overwrite=overwrite,
+        image_control=cast("ImageControl | None", control),  # the enum's values are the Literal's
+        paraphrases=paraphrases,
         provider_options=provider_options,
         judge_options=judge_options,
     )
-    title = terminal_safe(f"{model} on {benchmark.name}")
+    title = terminal_safe(f"{model} on {benchmark.name}" + (f" ({control} control)" if control else ""))
     reporter = RichReporter(title, console=console)
     executor = cluster_executor(benchmark, settings, ray, ray_actors) if ray else None
     try:

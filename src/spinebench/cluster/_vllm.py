@@ -4,7 +4,9 @@ The questions go through Ray Data's LLM processor (`vLLMEngineProcessorConfig` +
 preprocess stage renders each question exactly as every backend does (the same prompt, the same as-sent JPEG
 as a data URL in a multimodal message, the same sampling parameters), vLLM generates, and the postprocess
 stage reads the reply through the runner's own `QuestionAnswerer`, so extraction, stages and the judge are
-the same as a local run's.
+the same as a local run's. An image control (`--image-control`) acts in the preprocess stage, through the
+runner's own `controlled_images`, so the engine sees the image a local run would send; paraphrases and
+rotations are questions of their own, carried whole in each row.
 
 What the processor gives back (checked against ray 2.60): `generated_text`, `num_input_tokens` and
 `num_generated_tokens`, but neither vLLM's finish_reason nor a separate reasoning field. A reply that used all
@@ -26,7 +28,7 @@ from spinebench.models import ChatRequest, Completion
 from spinebench.models.vllm_offline import vllm_request
 from spinebench.prediction import Prediction
 from spinebench.prompts import build_request
-from spinebench.run import EvalSettings, QuestionAnswerer
+from spinebench.run import ControlledImages, EvalSettings, QuestionAnswerer, controlled_images
 
 QUESTION_COLUMN: Final = "spinebench_question"
 
@@ -47,8 +49,8 @@ def completion_from_row(row: dict[str, Any], max_tokens: int) -> Completion:
 def preprocess_row(row: dict[str, Any], *, benchmark: str, settings: EvalSettings) -> dict[str, Any]:
     """A question row -> the messages and sampling parameters for the vLLM stage (the question rides on)."""
     question = _question(row[QUESTION_COLUMN])
-    opened = _open(benchmark)
-    request = build_request(question, opened.read_image(question), settings.template(), settings.params)
+    image = _images(benchmark, settings).read(question)  # the run's image control acts here
+    request = build_request(question, image, settings.template(), settings.params)
     options = settings.provider_options
     prepared = vllm_request(request, options.image_max_side, options.image_quality)
     return {
@@ -62,7 +64,9 @@ def postprocess_row(row: dict[str, Any], *, benchmark: str, settings: EvalSettin
     """The generated reply -> one predictions.jsonl line, read exactly as the local runner reads it."""
     question = _question(row[QUESTION_COLUMN])
     completion = completion_from_row(row, settings.params.max_tokens)
-    answerer = QuestionAnswerer(_open(benchmark), _Replay(completion), None, settings)
+    answerer = QuestionAnswerer(
+        _open(benchmark), _Replay(completion), None, settings, images=_images(benchmark, settings)
+    )
     prediction = asyncio.run(answerer.answer(question))
     return {"prediction": prediction.to_json()}
 
@@ -177,3 +181,9 @@ def _question(record: dict[str, Any]) -> Question:
 @functools.lru_cache(maxsize=4)
 def _open(path: str) -> Benchmark:
     return Benchmark.open(Path(path), verify="quick")
+
+
+@functools.lru_cache(maxsize=4)
+def _images(path: str, settings: EvalSettings) -> ControlledImages:
+    # Made once per worker process: the shuffled control reads every question of the benchmark.
+    return controlled_images(_open(path), settings)

@@ -21,10 +21,24 @@
   ids "Q@r<k>"). Plain metrics read rotation 0 only; circular accuracy counts Q right only when every
   rotation is right, and leaves out (and marks the run incomplete for) questions with a rotation missing or
   failed. Position bias compares how often each letter is chosen with how often it is right.
+- Paraphrases: question Q is also asked in other wordings of the pool (ids "Q@p<j>"); consistency is the
+  share of questions answered alike in every wording (`paraphrase_scores`).
+- Image reliance: accuracy of a run minus that of its image-control run, paired and clustered on patients,
+  with the clustered paired tests of `compare_runs` (`image_reliance`).
 """
 
 from spinebench.metrics._compare import compare_runs
 from spinebench.metrics._outcome import SLL_METRICS, Outcome, Tally, outcomes, question_chance
+from spinebench.metrics._paraphrase import (
+    PARAPHRASE_MARK,
+    ParaphraseId,
+    max_paraphrases,
+    paraphrase_id,
+    paraphrase_scores,
+    paraphrases,
+    split_paraphrase_id,
+)
+from spinebench.metrics._reliance import image_reliance
 from spinebench.metrics._rotation import (
     ROTATION_MARK,
     RotationId,
@@ -50,23 +64,31 @@ __all__ = [
     "ANSWER_COLUMNS",
     "GRADING_METRICS",
     "NO_ANSWER",
+    "PARAPHRASE_MARK",
     "ROTATION_MARK",
     "SLL_METRICS",
     "Outcome",
+    "ParaphraseId",
     "RotationId",
     "Tally",
     "answered_grade",
     "compare_runs",
     "confusion_metrics",
     "grade_chance",
+    "image_reliance",
     "kappa_weights",
+    "max_paraphrases",
     "outcomes",
+    "paraphrase_id",
+    "paraphrase_scores",
+    "paraphrases",
     "question_chance",
     "rotate",
     "rotation_id",
     "rotations",
     "score_run",
     "severity_scores",
+    "split_paraphrase_id",
     "split_rotation_id",
     "unrotate_letter",
 ]

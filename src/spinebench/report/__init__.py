@@ -1,6 +1,7 @@
 """Presenting scores: terminal tables, leaderboards (Markdown, CSV, LaTeX) and the HTML report."""
 
 from spinebench.report._agreement import alpha_interval, krippendorff_alpha
+from spinebench.report._audit import Audit, ControlPairing, Reference, audit_runs, control_of
 from spinebench.report._axes import AXES, AXIS_KEYS, SCALE, Axis
 from spinebench.report._board import BoardSection, PowerLine, benchmark_info, leaderboard_sections
 from spinebench.report._html import (
@@ -34,7 +35,7 @@ from spinebench.report._ratings import (
 )
 from spinebench.report._reference import PUBLISHED, REFERENCE_SOURCE, ReferenceScore
 from spinebench.report._runs import LoadedRun, load_runs, read_predictions
-from spinebench.report._terminal import breakdown_table, scores_table
+from spinebench.report._terminal import breakdown_table, reliance_tables, scores_table
 
 __all__ = [
     "AXES",
@@ -48,9 +49,11 @@ __all__ = [
     "SCALE",
     "SYNTHETIC_WARNING",
     "Agreement",
+    "Audit",
     "Axis",
     "BenchmarkInfo",
     "BoardSection",
+    "ControlPairing",
     "HumanComparison",
     "LeaderboardRow",
     "LeaderboardSection",
@@ -60,6 +63,7 @@ __all__ = [
     "RatingRow",
     "RatingsError",
     "RatingsSummary",
+    "Reference",
     "ReferenceScore",
     "RenderedReport",
     "ReportError",
@@ -67,8 +71,10 @@ __all__ = [
     "ReportSettings",
     "Score",
     "alpha_interval",
+    "audit_runs",
     "benchmark_info",
     "breakdown_table",
+    "control_of",
     "format_leaderboard",
     "human_comparisons",
     "krippendorff_alpha",
@@ -76,6 +82,7 @@ __all__ = [
     "load_runs",
     "read_predictions",
     "read_ratings",
+    "reliance_tables",
     "render_html_report",
     "scores_table",
     "summarise_ratings",

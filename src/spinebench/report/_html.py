@@ -23,6 +23,7 @@ from markupsafe import Markup
 from spinebench import __version__
 from spinebench.display import visible_escapes
 from spinebench.errors import BenchmarkError
+from spinebench.report._audit import pair_controls_in
 from spinebench.report._axes import AXES
 from spinebench.report._board import benchmark_info, leaderboard_sections
 from spinebench.report._grading import GRADING_COLUMNS, grading_views
@@ -153,6 +154,10 @@ def _context(
     info = benchmark_info(first)
     cluster = first.scores.get("intervals", {}).get("cluster", "patient")
     circular = [view for run in runs if (view := circular_view(run)) is not None]
+    paraphrase = [
+        {"run": run.label, "tasks": run.scores["paraphrase"]} for run in runs if "paraphrase" in run.scores
+    ]
+    reliance = pair_controls_in(runs, settings.bootstrap)
     filter_values = {
         key: sorted({getattr(item.question, key) for item in items}) for key in ("task", "disease", "source")
     }
@@ -183,6 +188,10 @@ def _context(
         "stages": STAGES,
         "usages": [usage(run) for run in runs],
         "circular": circular,
+        "paraphrase": paraphrase,
+        "wordings": max((t["wordings"] for p in paraphrase for t in p["tasks"].values()), default=0),
+        "reliance": reliance,
+        "robustness": bool(circular or paraphrase or reliance),
         "grading": grading_views(runs),
         "grading_columns": [label for _, label, _ in GRADING_COLUMNS],
         "comparisons": comparisons(runs, settings.bootstrap),

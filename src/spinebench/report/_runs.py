@@ -19,7 +19,7 @@ from typing import Any
 
 from spinebench.benchmark import Benchmark, Question
 from spinebench.errors import BenchmarkError, RunDirectoryError
-from spinebench.metrics import score_run, split_rotation_id
+from spinebench.metrics import paraphrase_scores, score_run, split_rotation_id
 from spinebench.prediction import Prediction
 from spinebench.run import PREDICTIONS, RUN_JSON
 from spinebench.stats import BootstrapSettings
@@ -141,6 +141,9 @@ def load_runs(
         predictions = read_predictions(path, keep_text or (lambda _: False))
         circular = bool(identity.get("circular")) or None
         scores = score_run(questions, predictions, circular=circular, bootstrap=bootstrap)
+        wordings = identity.get("paraphrases")
+        if isinstance(wordings, int) and wordings > 1:
+            scores["paraphrase"] = paraphrase_scores(questions, predictions, wordings, bootstrap=bootstrap)
         loaded.append(
             LoadedRun(
                 path=path,
@@ -159,8 +162,14 @@ def load_runs(
 
 
 def _distinct_labels(runs: list[LoadedRun]) -> list[LoadedRun]:
-    """Labels that tell runs apart: the model, plus the subset, plus the folder name when still ambiguous."""
-    labels = [run.model + (f" [{run.subset}]" if run.subset else "") for run in runs]
+    """Labels that tell runs apart: the model, plus the subset and image control, plus the folder name when
+    still ambiguous."""
+    labels = [
+        run.model
+        + (f" [{run.subset}]" if run.subset else "")
+        + (f" [{control} image]" if (control := run.record["identity"].get("image_control")) else "")
+        for run in runs
+    ]
     labels = [
         f"{label} ({run.path.name})" if labels.count(label) > 1 else label
         for run, label in zip(runs, labels, strict=True)

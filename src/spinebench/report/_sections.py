@@ -4,7 +4,8 @@
   with no letter (truncated, unparsed, refused) form a "no answer" column. Errors and pending are left out.
 - SLL per level: a level's precision is how often it was right when chosen, its recall how often it was
   chosen when right; counted over scored answers, levels named by option text.
-- Latency and tokens: over every answered request of the run (rotations included), errors left out.
+- Latency and tokens: over every answered request of the run (rotations and paraphrases included), errors
+  left out.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from spinebench.metrics import compare_runs, split_rotation_id
+from spinebench.metrics import compare_runs, split_paraphrase_id, split_rotation_id
 from spinebench.report._leaderboard import Score
 from spinebench.report._runs import LoadedRun
 from spinebench.stats import BootstrapSettings
@@ -180,7 +181,9 @@ def usage(run: LoadedRun) -> RunUsage:
             stages[stage] = stages.get(stage, 0) + count
     ids = {q.id for q in run.questions}
     answered = [
-        p for key, p in run.predictions.items() if not p.failed and split_rotation_id(key).question_id in ids
+        p
+        for key, p in run.predictions.items()
+        if not p.failed and split_paraphrase_id(split_rotation_id(key).question_id).question_id in ids
     ]
     latencies = np.array([p.latency_s for p in answered if p.latency_s is not None], dtype=np.float64)
     inputs = [p.input_tokens for p in answered if p.input_tokens is not None]

@@ -28,9 +28,9 @@ from spinebench.baselines import (
     make_baseline,
 )
 from spinebench.benchmark import Benchmark, Question
-from spinebench.errors import RunDirectoryError, RunStoppedError
+from spinebench.errors import RunDirectoryError, RunStoppedError, SpineBenchError
 from spinebench.extract import Extraction, extract_answer, split_reasoning
-from spinebench.metrics import rotations, score_run
+from spinebench.metrics import max_paraphrases, paraphrase_scores, paraphrases, rotations, score_run
 from spinebench.models import (
     SPEC_HELP,
     CircuitOpenError,
@@ -44,6 +44,7 @@ from spinebench.models import (
 from spinebench.prediction import Prediction
 from spinebench.prompts import TEMPLATES, PromptTemplate, answer_line, build_request
 from spinebench.run._directory import RunDirectory, utc_now
+from spinebench.run._image_control import IMAGE_CONTROL_VERSION, ControlledImages, ImageControl
 from spinebench.run._judge import Judge
 from spinebench.run._progress import Reporter, SilentReporter
 
@@ -67,6 +68,10 @@ class EvalSettings:
     concurrency: int = 8
     rerun_errors: bool = True
     circular: bool = False
+    # Asks every question with its image changed (run/_image_control.py): a control run of its own.
+    image_control: ImageControl | None = None
+    # Asks every question in this many wordings of the question pool (1: its own wording only).
+    paraphrases: int = 1
     provider_options: ProviderOptions = field(default_factory=ProviderOptions)
     # knn's encoder, device and batch size; the seed is `seed` above.
     baseline_options: BaselineOptions = field(default_factory=BaselineOptions)
@@ -134,6 +139,10 @@ def run_identity(benchmark: Benchmark, settings: EvalSettings) -> dict[str, Any]
         "judge": settings.judge,
         "seed": settings.seed,
         "circular": settings.circular,
+        # Absent from runs made before controls and paraphrases existed, which read as None: still resumable.
+        "image_control": settings.image_control,
+        "image_control_version": IMAGE_CONTROL_VERSION if settings.image_control else None,
+        "paraphrases": settings.paraphrases if settings.paraphrases > 1 else None,
         # Local backends answer differently in another precision; a run must not mix them.
         "dtype": settings.provider_options.dtype,
     }
@@ -165,6 +174,9 @@ async def _evaluate(
         provider = provider or make_answerer(settings)
         if judge is None and settings.judge:
             judge = make_provider(settings.judge, settings.judge_provider_options())
+    _check_paraphrases(benchmark, settings)
+    # Prepared first: a shuffle that cannot be made stops the run before its directory exists.
+    images = controlled_images(benchmark, settings)
     identity = run_identity(benchmark, settings)
     run_dir = RunDirectory.prepare(out, identity, overwrite=settings.overwrite)
     if isinstance(provider, Baseline):
@@ -181,6 +193,7 @@ async def _evaluate(
         "status": "running",
         "identity": identity,
         "provider": executor.describe() if executor else _describe(provider),
+        "image_control": images.describe(),
         "judge_provider": judge.describe() if judge else None,
         "settings": {"concurrency": settings.concurrency, "rerun_errors": settings.rerun_errors},
         "benchmark_path": str(benchmark.path),
@@ -205,7 +218,7 @@ async def _evaluate(
         else:
             assert provider is not None
             judged = Judge(judge, out) if judge else None
-            answerer = QuestionAnswerer(benchmark, provider, judged, settings)
+            answerer = QuestionAnswerer(benchmark, provider, judged, settings, images=images)
             await _run_all(_todo(benchmark, settings, done), answerer, emit, settings.concurrency)
     finally:
         # Scores are written even when the run stops early (Ctrl-C, a bad image): they say "incomplete".
@@ -218,6 +231,14 @@ async def _evaluate(
             run_dir.load_predictions(with_text=False),
             circular=settings.circular or None,
         )
+        if settings.paraphrases > 1:
+            scores["paraphrase"] = paraphrase_scores(
+                benchmark.iter_questions(settings.subset),
+                run_dir.load_predictions(with_text=False),
+                settings.paraphrases,
+            )
+            if any(t["questions_complete"] < t["questions"] for t in scores["paraphrase"].values()):
+                scores["status"] = "incomplete"
         run_dir.write_scores(scores)
         record |= {"updated": utc_now(), "status": scores["status"]}
         run_dir.write_run_json(record)
@@ -251,12 +272,39 @@ def _check_out(out: Path, benchmark: Benchmark) -> None:
         )
 
 
+def controlled_images(benchmark: Benchmark, settings: EvalSettings) -> ControlledImages:
+    """Where the answerer takes each question's image from: the benchmark, through the run's image control."""
+    # The shuffle is made over the whole benchmark, not the run's subset: what an image shows is known from
+    # every question on it, and a question gets the same donor in a subset run as in a full one.
+    questions = benchmark.iter_questions() if settings.image_control == "shuffled" else ()
+    return ControlledImages(benchmark, settings.image_control, settings.seed, questions)
+
+
+class EvalSettingsError(SpineBenchError):
+    """The settings cannot be applied to this benchmark (e.g. more paraphrases than the pool holds)."""
+
+
+def _check_paraphrases(benchmark: Benchmark, settings: EvalSettings) -> None:
+    if settings.paraphrases < 1:
+        raise EvalSettingsError(f"--paraphrases must be at least 1, not {settings.paraphrases}")
+    if settings.paraphrases == 1:
+        return
+    for question in benchmark.iter_questions(settings.subset):
+        if max_paraphrases(question) < settings.paraphrases:
+            raise EvalSettingsError(
+                f"question {question.id}: --paraphrases {settings.paraphrases} asks for more wordings than "
+                f"the question pool holds for it ({max_paraphrases(question)})"
+            )
+
+
 def variants(question: Question, settings: EvalSettings) -> list[Question]:
-    """What is asked for a question: itself, or with --circular every rotation of a single-answer question
-    (diagnosis and severity grading)."""
-    if settings.circular and not question.multiple:
-        return rotations(question)
-    return [question]
+    """What is asked for a question: itself, with --circular every rotation of a single-answer question
+    (diagnosis and severity grading), and with --paraphrases K its other K-1 wordings (in its own option
+    order)."""
+    asked = rotations(question) if settings.circular and not question.multiple else [question]
+    if settings.paraphrases > 1:
+        asked.extend(paraphrases(question, settings.paraphrases)[1:])
+    return asked
 
 
 def _todo(benchmark: Benchmark, settings: EvalSettings, done: dict[str, Prediction]) -> Iterator[Question]:
@@ -320,8 +368,12 @@ class QuestionAnswerer:
         provider: Provider | Baseline,
         judge: Judge | None,
         settings: EvalSettings,
+        *,
+        images: ControlledImages | None = None,
     ) -> None:
-        self._benchmark = benchmark
+        # The image control of the settings; a worker builds the same one (the shuffle is seeded), the local
+        # runner passes the one it already made.
+        self._images = images or controlled_images(benchmark, settings)
         self._provider = provider
         self._baseline = provider if isinstance(provider, Baseline) else None
         self._judge = judge
@@ -329,7 +381,8 @@ class QuestionAnswerer:
         self._params = settings.params
 
     async def answer(self, question: Question) -> Prediction:
-        image = self._benchmark.read_image(question)
+        # The control (if any) acts here, before the request is built: models and baselines see the same.
+        image = self._images.read(question)
         started = time.perf_counter()
         try:
             completion = await self._complete(question, image)
