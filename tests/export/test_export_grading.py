@@ -162,11 +162,15 @@ def _definitions(path: Path, names: set[str]) -> dict[str, str]:
     return found
 
 
-def test_both_harness_files_grade_with_the_same_code() -> None:
+def test_both_harness_files_grade_with_the_one_grading_module() -> None:
     names = {"grade_pair", "grading_summary", "GRADES", "NO_ANSWER", "LETTERS"}
-    lmms = _definitions(HARNESS / "lmms_eval_utils.py", names)
-    assert set(lmms) == names
-    assert lmms == _definitions(HARNESS / "inspect_task.py", names)
+    grading = _definitions(HARNESS / "spinebench_grading.py", names)
+    assert set(grading) == names
+    for harness in ("lmms_eval_utils.py", "inspect_task.py"):
+        text = (HARNESS / harness).read_text(encoding="utf-8")
+        assert '_load_sibling("spinebench_grading.py")' in text, harness
+        defined = _definitions(HARNESS / harness, {"grade_pair", "grading_summary"})
+        assert not any(name in defined and "FunctionDef" in defined[name] for name in defined), harness
 
 
 def test_vlmevalkit_tsv_has_the_grading_rows(bench: Benchmark, tmp_path: Path) -> None:

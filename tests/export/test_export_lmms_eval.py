@@ -54,6 +54,7 @@ def test_task_yamls_parse_and_point_at_the_parquet(folder: Path) -> None:
         "data",
         "spinebench.yaml",
         "spinebench_extract.py",
+        "spinebench_grading.py",
         "spinebench_sdd.yaml",
         "spinebench_sll.yaml",
         "utils.py",

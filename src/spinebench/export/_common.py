@@ -8,17 +8,22 @@ import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Final, Literal
 
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
+from spinebench import __version__
 from spinebench.benchmark import Benchmark, Question
 from spinebench.errors import SpineBenchError
+from spinebench.extract import STANDALONE_MODULE, standalone_source
 
 ExportFormat = Literal["vlmevalkit", "lmms-eval", "inspect", "hf"]
 FORMATS: Final[tuple[ExportFormat, ...]] = ("vlmevalkit", "lmms-eval", "inspect", "hf")
+GRADING_MODULE: Final = "spinebench_grading.py"
+GRADING_TEMPLATE: Final = "harness/spinebench_grading.py"
 # The benchmark's content-addressed image names; exports copy them under the same relative path.
 _IMAGE_PATH: Final = re.compile(r"images/[0-9a-f]{2}/[0-9a-f]{64}\.(?:jpg|png)")
 
@@ -106,6 +111,14 @@ def write_text(target: Path, text: str) -> Path:
     with atomic_file(target) as temporary:
         temporary.write_text(text, encoding="utf-8", newline="\n")
     return target
+
+
+def write_harness_modules(folder: Path) -> tuple[Path, Path]:
+    """The stdlib-only modules the exported inspect task and lmms-eval utils load from their own folder:
+    spinebench's extraction cascade, generated from the package's code, and the severity-grading metrics."""
+    extractor = write_text(folder / STANDALONE_MODULE, standalone_source(__version__))
+    grading = resources.files("spinebench.export").joinpath(GRADING_TEMPLATE).read_text(encoding="utf-8")
+    return extractor, write_text(folder / GRADING_MODULE, grading)
 
 
 def question_count(bench: Benchmark, subset: str | None) -> int:

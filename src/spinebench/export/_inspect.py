@@ -6,7 +6,8 @@ JSONL, which inspect resolves against the file's folder), `choices` (option text
 SDD and SSG, the list of letters for SLL) and `metadata` (task, disease, source, modality, subsets, answer
 texts, the paper-template `prompt`, and the graded `level` of an SSG question). Images are copied once
 each, under the benchmark's content-addressed names. `spinebench_extract.py`, spinebench's extraction
-cascade as one stdlib-only module, sits beside task.py.
+cascade as one stdlib-only module, and `spinebench_grading.py`, the severity-grading metrics, sit beside
+task.py.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from spinebench import __version__
 from spinebench.benchmark import Benchmark, Question
 from spinebench.export._common import (
     ExportResult,
@@ -26,9 +26,9 @@ from spinebench.export._common import (
     prepare_out,
     progress_bar,
     question_count,
+    write_harness_modules,
     write_text,
 )
-from spinebench.extract import STANDALONE_MODULE, standalone_source
 from spinebench.prompts import PAPER, render_prompt
 
 INSPECT_DIR: Final = "spinebench_inspect"
@@ -88,10 +88,10 @@ def export_inspect(
     check_written(bench, subset, count, written)
     template = resources.files("spinebench.export").joinpath(TASK_TEMPLATE).read_text(encoding="utf-8")
     task = write_text(folder / TASK_NAME, template)
-    extractor = write_text(folder / STANDALONE_MODULE, standalone_source(__version__))
+    modules = write_harness_modules(folder)
     image_files = tuple(folder / image for image in sorted(images))
     return ExportResult(
-        "inspect", out, folder, count, len(images), (folder / SAMPLES_NAME, task, extractor, *image_files)
+        "inspect", out, folder, count, len(images), (folder / SAMPLES_NAME, task, *modules, *image_files)
     )
 
 

@@ -5,6 +5,7 @@
     <out>/spinebench/spinebench_sll.yaml    SLL exact-set accuracy, precision, recall, F1
     <out>/spinebench/utils.py               images, prompts, answer extraction, scores (self-contained)
     <out>/spinebench/spinebench_extract.py  spinebench's extraction cascade, stdlib only, used by utils.py
+    <out>/spinebench/spinebench_grading.py  severity-grading metrics (SSG), stdlib only, used by utils.py
     <out>/spinebench/data/test.parquet      the Hugging Face export's columns, images embedded
 
 The YAMLs load the data with `dataset_path: parquet` and `dataset_kwargs.data_files`, which `datasets`
@@ -28,10 +29,10 @@ from spinebench.export._common import (
     progress_bar,
     question_count,
     tracked,
+    write_harness_modules,
     write_text,
 )
 from spinebench.export._hf import SPLIT, write_question_parquet
-from spinebench.extract import STANDALONE_MODULE, standalone_source
 from spinebench.prompts import PAPER
 
 TASK_DIR: Final = "spinebench"
@@ -80,7 +81,7 @@ def export_lmms_eval(
     files.append(write_text(folder / f"{GROUP}.yaml", header + group_yaml(tasks)))
     utils = resources.files("spinebench.export").joinpath(UTILS_TEMPLATE).read_text(encoding="utf-8")
     files.append(write_text(folder / "utils.py", utils))
-    files.append(write_text(folder / STANDALONE_MODULE, standalone_source(__version__)))
+    files.extend(write_harness_modules(folder))
     return ExportResult("lmms-eval", out, folder, count, len(images), tuple(files))
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -57,68 +57,29 @@ SAMPLES = Path(__file__).resolve().parent / "samples.jsonl"
 GENERATION = GenerateConfig(temperature=0.0, max_tokens=1024)
 
 
-def _load_extractor() -> ModuleType:
-    """`spinebench_extract.py` from this file's folder, whatever the working directory."""
-    path = Path(__file__).resolve().with_name("spinebench_extract.py")
-    name = f"spinebench_extract_{abs(hash(str(path)))}"
+def _load_sibling(file_name: str) -> ModuleType:
+    """A module `spinebench export` wrote beside this file, loaded by path whatever the working directory."""
+    path = Path(__file__).resolve().with_name(file_name)
+    name = f"{path.stem}_{abs(hash(str(path)))}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise ImportError(f"{path}: cannot load SpineBench's extractor; export the task again")
+        raise ImportError(f"{path}: cannot load this SpineBench module; export the task again")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
 
 
-_EXTRACT = _load_extractor()
+_EXTRACT = _load_sibling("spinebench_extract.py")
 
 
-# Severity grading (SSG). The same code is in inspect_task.py and lmms_eval_utils.py (a test keeps them
-# equal); spinebench.metrics computes the same numbers from the same pairs.
-LETTERS = "ABCDEFGHIJ"
-GRADES = ("Normal/Mild", "Moderate", "Severe")
-NO_ANSWER = 3  # the answer column of an unparsed or refused reply
-
-
-def grade_pair(options: Sequence[str], answer: Sequence[str], letters: Sequence[str]) -> list[int]:
-    """[truth grade, answered grade] of an SSG question: 0..2 for Normal/Mild..Severe, 3 for no answer."""
-    truth = GRADES.index(options[LETTERS.index(answer[0])])
-    chosen = sorted(set(letters))
-    if len(chosen) != 1 or chosen[0] not in LETTERS[: len(options)]:
-        return [truth, NO_ANSWER]
-    text = options[LETTERS.index(chosen[0])]
-    return [truth, GRADES.index(text) if text in GRADES else NO_ANSWER]
-
-
-def grading_summary(pairs: Sequence[Sequence[int]]) -> dict[str, float]:
-    """Accuracy, quadratic-weighted kappa, severe sensitivity and specificity of [truth, answer] pairs.
-
-    A no-answer is wrong and disagrees fully (weight 1) in kappa; it counts for neither sensitivity nor
-    specificity. NaN where a metric is undefined (no question, no Severe case, no expected disagreement).
-    """
-    counts = [[0.0] * 4 for _ in GRADES]
-    for truth, answer in pairs:
-        counts[int(truth)][int(answer)] += 1
-    total = sum(sum(row) for row in counts)
-    nan = float("nan")
-    if not total:
-        return {"accuracy": nan, "weighted_kappa": nan, "severe_sensitivity": nan, "severe_specificity": nan}
-    rows = [sum(row) for row in counts]
-    columns = [sum(counts[i][j] for i in range(3)) for j in range(4)]
-
-    def weight(i: int, j: int) -> float:
-        return 1.0 if j == NO_ANSWER else (i - j) ** 2 / 4
-
-    observed = sum(weight(i, j) * counts[i][j] for i in range(3) for j in range(4)) / total
-    expected = sum(weight(i, j) * rows[i] * columns[j] for i in range(3) for j in range(4)) / total**2
-    others = rows[0] + rows[1]
-    rejected = sum(counts[i][j] for i in range(2) for j in range(2))
-    return {
-        "accuracy": sum(counts[i][i] for i in range(3)) / total,
-        "weighted_kappa": 1 - observed / expected if expected > 0 else nan,
-        "severe_sensitivity": counts[2][2] / rows[2] if rows[2] else nan,
-        "severe_specificity": rejected / others if others else nan,
-    }
+# Severity grading (SSG): one module beside this file, the same in both harnesses' exports.
+_GRADING = _load_sibling("spinebench_grading.py")
+LETTERS: str = _GRADING.LETTERS
+GRADES: tuple[str, ...] = _GRADING.GRADES
+NO_ANSWER: int = _GRADING.NO_ANSWER
+grade_pair: Callable[[Sequence[str], Sequence[str], Sequence[str]], list[int]] = _GRADING.grade_pair
+grading_summary: Callable[[Sequence[Sequence[int]]], dict[str, float]] = _GRADING.grading_summary
 
 
 def extract_letters(
