@@ -21,7 +21,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from spinebench.report._reference import PUBLISHED, REFERENCE_SOURCE
 
@@ -250,16 +250,7 @@ def _markdown(sections: Sequence[LeaderboardSection], reference: bool) -> str:
         if section.benchmark is not None and (len(sections) > 1 or section.benchmark.synthetic):
             lines += [f"### {_escape_md(section.benchmark.title())}", ""]
         rows = section.rows
-        circular, ranked, grading = _circular_shown(rows), _ranked(rows), _grading_shown(rows)
-        header = [
-            *(["group", "rank"] if ranked else []),
-            *_HEADER,
-            *(["SDD circular"] if circular else []),
-            *(_GRADING_HEADER if grading else ()),
-            "n",
-            "status",
-        ]
-        lead = 2 if ranked else 0
+        circular, ranked, grading, header, lead = _table_columns(rows, circular_label="SDD circular")
         lines += [
             "| " + " | ".join(header) + " |",
             "|" + "|".join(["---:"] * lead + ["---"] + ["---:"] * (len(header) - lead - 2) + ["---"]) + "|",
@@ -286,6 +277,30 @@ def _markdown(sections: Sequence[LeaderboardSection], reference: bool) -> str:
         for note in section.notes:
             lines.append(f"- {_escape_md(note)}")
     return "\n".join(lines) + "\n"
+
+
+class _TableColumns(NamedTuple):
+    """Which optional columns a section's md or LaTeX table shows, its header, and how many lead cells
+    (group, rank) come before the model name."""
+
+    circular: bool
+    ranked: bool
+    grading: bool
+    header: list[str]
+    lead: int
+
+
+def _table_columns(rows: Sequence[LeaderboardRow], *, circular_label: str) -> _TableColumns:
+    circular, ranked, grading = _circular_shown(rows), _ranked(rows), _grading_shown(rows)
+    header = [
+        *(["group", "rank"] if ranked else []),
+        *_HEADER,
+        *([circular_label] if circular else []),
+        *(_GRADING_HEADER if grading else ()),
+        "n",
+        "status",
+    ]
+    return _TableColumns(circular, ranked, grading, header, 2 if ranked else 0)
 
 
 def _csv(sections: Sequence[LeaderboardSection], reference: bool) -> str:
@@ -350,16 +365,7 @@ def _latex(sections: Sequence[LeaderboardSection], reference: bool) -> str:
         lines.append(f"% {SYNTHETIC_WARNING}")
     for section in sections:
         rows = section.rows
-        circular, ranked, grading = _circular_shown(rows), _ranked(rows), _grading_shown(rows)
-        header = [
-            *(["group", "rank"] if ranked else []),
-            *_HEADER,
-            *(["SDD circ."] if circular else []),
-            *(_GRADING_HEADER if grading else ()),
-            "n",
-            "status",
-        ]
-        lead = 2 if ranked else 0
+        circular, ranked, grading, header, lead = _table_columns(rows, circular_label="SDD circ.")
         columns = "r" * lead + "l" + "r" * (len(header) - lead - 2) + "l"
         if section.benchmark is not None:
             lines.append(f"% {section.benchmark.title()}")
