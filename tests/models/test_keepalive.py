@@ -1,14 +1,15 @@
-"""KeepAliveTransport against raw HTTP/1.1 servers on 127.0.0.1 that do what real servers sometimes do."""
+"""KeepAlivePool against raw HTTP/1.1 servers on 127.0.0.1 that do what real servers sometimes do."""
 
 from __future__ import annotations
 
 import asyncio
+import gzip
+import zlib
 from collections.abc import Awaitable, Callable
 
-import httpx2
 import pytest
 
-from spinebench.models._keepalive import lean_http_client
+from spinebench.models._keepalive import HttpFailure, KeepAlivePool, Reply
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, list[int]], Awaitable[None]]
 REPLY = b'{"ok":true}'
@@ -27,11 +28,11 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(length)
 
 
-def _exchange(handler: Handler, posts: int) -> tuple[list[httpx2.Response], list[int]]:
+def _exchange(handler: Handler, posts: int, *, timeout: float = 5.0) -> tuple[list[Reply], list[int]]:
     """`posts` sequential POSTs through one client; returns the replies and the connection count."""
     connections: list[int] = []
 
-    async def main() -> list[httpx2.Response]:
+    async def main() -> list[Reply]:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             connections.append(1)
             try:
@@ -43,16 +44,13 @@ def _exchange(handler: Handler, posts: int) -> tuple[list[httpx2.Response], list
 
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        client = lean_http_client(timeout=5.0)
+        pool = KeepAlivePool("127.0.0.1", port, connect_timeout=5.0, timeout=timeout)
         try:
-            replies = []
-            for number in range(posts):
-                reply = await client.post(f"http://127.0.0.1:{port}/v1/x", content=b"body %d" % number)
-                await reply.aread()
-                replies.append(reply)
-            return replies
+            return [
+                await pool.post(b"/v1/x", [(b"X-Test", b"1")], b"body %d" % number) for number in range(posts)
+            ]
         finally:
-            await client.aclose()
+            await pool.aclose()
             server.close()
 
     return asyncio.run(main()), connections
@@ -79,7 +77,7 @@ async def _close_silently(reader: asyncio.StreamReader, writer: asyncio.StreamWr
 
 def test_a_request_on_a_connection_the_server_closed_is_sent_again_on_a_new_one() -> None:
     replies, connections = _exchange(_close_silently, 3)
-    assert [r.status_code for r in replies] == [200, 200, 200]
+    assert [r.status for r in replies] == [200, 200, 200]
     assert len(connections) == 3
 
 
@@ -93,7 +91,7 @@ async def _chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _
 
 def test_chunked_replies_are_read_whole_and_the_connection_kept() -> None:
     replies, connections = _exchange(_chunked, 2)
-    assert [(r.status_code, r.content) for r in replies] == [(201, REPLY), (201, REPLY)]
+    assert [(r.status, r.content) for r in replies] == [(201, REPLY), (201, REPLY)]
     assert len(connections) == 1
 
 
@@ -105,7 +103,7 @@ async def _connection_close(reader: asyncio.StreamReader, writer: asyncio.Stream
 
 def test_a_reply_delimited_by_close_is_read_to_the_end_and_not_reused() -> None:
     replies, connections = _exchange(_connection_close, 2)
-    assert [(r.status_code, r.headers["retry-after"], r.content) for r in replies] == [(503, "2", REPLY)] * 2
+    assert [(r.status, r.headers["retry-after"], r.content) for r in replies] == [(503, "2", REPLY)] * 2
     assert len(connections) == 2
 
 
@@ -116,8 +114,9 @@ async def _cut_off(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _
 
 
 def test_a_reply_cut_off_is_a_protocol_error_not_a_short_answer() -> None:
-    with pytest.raises(httpx2.RemoteProtocolError, match="broke off"):
+    with pytest.raises(HttpFailure, match="broke off") as failure:
         _exchange(_cut_off, 1)
+    assert failure.value.kind == "broken"
 
 
 async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: list[int]) -> None:
@@ -127,5 +126,82 @@ async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _
 
 
 def test_a_reply_that_is_not_http_is_a_protocol_error() -> None:
-    with pytest.raises(httpx2.RemoteProtocolError, match=r"not an HTTP/1\.1 reply"):
+    with pytest.raises(HttpFailure, match=r"not an HTTP/1\.1 reply") as failure:
         _exchange(_garbage, 1)
+    assert failure.value.kind == "broken"
+
+
+async def _echo_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: list[int]) -> None:
+    while True:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        body = await reader.readexactly(length)
+        reply = head + body
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(reply), reply))
+        await writer.drain()
+
+
+def test_the_request_carries_host_length_and_the_given_headers() -> None:
+    (reply,), _ = _exchange(_echo_head, 1)
+    head, _, body = reply.content.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"POST /v1/x HTTP/1.1"
+    assert lines[1].startswith(b"Host: 127.0.0.1:")
+    assert b"X-Test: 1" in lines
+    assert b"Content-Length: 6" in lines
+    assert body == b"body 0"
+
+
+def _compressed(encoding: bytes, content: bytes) -> Handler:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: list[int]) -> None:
+        await _read_request(reader)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n"
+            % (encoding, len(content))
+        )
+        writer.write(content)
+        await writer.drain()
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("encoding", "content"),
+    [
+        (b"gzip", gzip.compress(REPLY)),
+        (b"deflate", zlib.compress(REPLY)),
+        (b"deflate", zlib.compress(REPLY)[2:-4]),
+    ],
+)
+def test_a_compressed_reply_is_decompressed(encoding: bytes, content: bytes) -> None:
+    (reply,), _ = _exchange(_compressed(encoding, content), 1)
+    assert reply.content == REPLY
+
+
+def test_a_reply_in_an_encoding_not_asked_for_is_a_failure_not_garbage() -> None:
+    with pytest.raises(HttpFailure, match="content encoding 'br'"):
+        _exchange(_compressed(b"br", b"\x8b\x05\x80" + REPLY), 1)
+
+
+async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: list[int]) -> None:
+    await _read_request(reader)
+    await asyncio.sleep(5)
+
+
+def test_a_server_that_never_answers_is_a_timeout() -> None:
+    with pytest.raises(HttpFailure, match=r"no reply within 0\.2 s") as failure:
+        _exchange(_silent, 1, timeout=0.2)
+    assert failure.value.kind == "timeout"
+
+
+def test_a_refused_connection_is_a_connect_failure() -> None:
+    async def main() -> None:
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()
+        await KeepAlivePool("127.0.0.1", port, connect_timeout=5.0, timeout=5.0).post(b"/", [], b"")
+
+    with pytest.raises(HttpFailure) as failure:
+        asyncio.run(main())
+    assert failure.value.kind == "connect"

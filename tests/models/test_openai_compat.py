@@ -28,6 +28,7 @@ from spinebench.models import (
     ProviderError,
     ProviderOptions,
     RetryPolicy,
+    _openai_client,
     openai_compat,
 )
 from spinebench.models.openai_compat import OpenAICompatProvider, parse_retry_after
@@ -343,7 +344,7 @@ def test_construction_needs_no_client_key_or_network(monkeypatch: pytest.MonkeyP
     def no_client(*args: object, **kwargs: object) -> None:
         raise AssertionError("client created too early")
 
-    monkeypatch.setattr(openai_compat.openai, "AsyncOpenAI", no_client)
+    monkeypatch.setattr(_openai_client.openai, "AsyncOpenAI", no_client)
     provider = OpenAICompatProvider("qwen2.5-vl-7b", ProviderOptions(base_url="http://10.0.0.1:8000/v1/"))
     assert provider.spec == "openai:qwen2.5-vl-7b"
     assert provider.describe() == {

@@ -1,210 +1,187 @@
-"""A lean HTTP/1.1 keep-alive transport for the OpenAI client, for plain-http servers (vLLM, SGLang, Ollama).
+"""HTTP/1.1 keep-alive POSTs to a plain-http server (a local vLLM, SGLang, Ollama), without an HTTP library.
 
-The official client sends through httpx's default transport, whose connection pool checks every pooled
-connection's socket on every request: with 64 questions in flight that cost more than a millisecond of CPU per
-question, several times everything else SpineBench does for one. This transport keeps the client (its auth,
-retry-free request building, status errors, timeouts) and replaces only the socket work: one request per
-connection at a time, idle connections reused last-in first-out, the reply read whole (chat completions are
-small JSON documents) and handed back to httpx, which decodes any content encoding.
+For a server on this machine or the LAN, what a client spends on each request decides throughput. The
+official OpenAI client's request path (its options models, header merging, httpx's Request and Response
+objects and connection pool) costs ~0.7 ms of CPU per request; the socket work itself costs under 0.1 ms
+(docs/performance.md). So plain-http servers reached without a proxy get this: one request per connection at a
+time, idle connections reused last-in first-out, the reply read whole (chat completions are small JSON
+documents). https and proxied URLs keep the official client and its transport.
 
-Anything it does not handle itself (https, proxies are chosen by the caller) goes to httpx's own transport.
-Errors are httpx's, so the client maps them as it always does (timeouts to `APITimeoutError`, the rest to
-`APIConnectionError`).
+Failures are `HttpFailure` with a kind the provider maps to its error kinds. A request that meets a reused
+connection the server had closed (an idle timeout) is sent again on a new one: it never reached the server.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from typing import Any
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
 
-import httpx2
+_HEADER_END: Final = b"\r\n\r\n"
+_MAX_IDLE: Final = 256
+_NO_BODY_STATUS: Final = frozenset({204, 304})
+_READ_LIMIT: Final = 1 << 20  # the longest header block accepted
 
-_HEADER_END = b"\r\n\r\n"
-_MAX_IDLE_PER_HOST = 256
-_NO_BODY_STATUS = frozenset({204, 304})
-
+FailureKind = Literal["connect", "connect_timeout", "timeout", "broken"]
 _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-_Origin = tuple[str, int]
+
+
+class HttpFailure(Exception):
+    """No usable reply: no connection (`connect`, `connect_timeout`), none in time (`timeout`), or a reply
+    that broke off or is not HTTP (`broken`)."""
+
+    def __init__(self, kind: FailureKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: FailureKind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]  # names in lower case; a repeated header keeps its last value
+    content: bytes  # with any gzip or deflate content encoding undone
 
 
 class _StaleConnection(Exception):
     """A reused connection was closed by the server before it answered: safe to send again on a new one."""
 
 
-class KeepAliveTransport(httpx2.AsyncBaseTransport):
-    def __init__(self) -> None:
-        self._idle: defaultdict[_Origin, list[_Connection]] = defaultdict(list)
-        self._fallback: httpx2.AsyncHTTPTransport | None = None
+class KeepAlivePool:
+    """Connections to one `host:port`: `post` sends a request on an idle one (or a new one), reads the reply.
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        url = request.url
-        if url.scheme != "http":
-            if self._fallback is None:
-                self._fallback = httpx2.AsyncHTTPTransport()
-            return await self._fallback.handle_async_request(request)
-        origin = (url.host, url.port or 80)
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        head = _request_head(request)
-        body = await request.aread()
-        message = head + body if len(body) < 1 << 20 else None  # one send for the usual body
+    `connect_timeout` bounds opening a connection, `timeout` the whole exchange after it (sending the
+    request and reading the reply).
+    """
+
+    def __init__(self, host: str, port: int, *, connect_timeout: float, timeout: float) -> None:
+        self.host = host
+        self.port = port
+        self.connect_timeout = connect_timeout
+        self.timeout = timeout
+        self._idle: list[_Connection] = []
+        shown = f"[{host}]" if ":" in host else host  # an IPv6 literal goes in brackets
+        self.host_header = f"{shown}:{port}".encode()
+
+    async def post(self, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes) -> Reply:
+        """POST `body` to `target` (the path, e.g. b"/v1/chat/completions") with `headers` besides Host and
+        Content-Length."""
+        lines = [b"POST %s HTTP/1.1" % target, b"Host: " + self.host_header]
+        lines.extend(b"%s: %s" % pair for pair in headers)
+        lines.append(b"Content-Length: %d\r\n\r\n" % len(body))
+        message = b"\r\n".join(lines) + body
         while True:
-            connection = self._take_idle(origin)
+            connection = self._take_idle()
             reused = connection is not None
             if connection is None:
-                connection = await _connect(origin, timeouts.get("connect"), request)
+                connection = await self._connect()
             try:
-                status, reason, headers, content, keep = await _exchange(
-                    connection, message, head, body, timeouts, request, reused=reused
-                )
+                async with asyncio.timeout(self.timeout):
+                    status, fields, content, keep = await _exchange(connection, message, reused=reused)
             except _StaleConnection:
                 connection[1].close()
                 continue  # the request never reached a live server: send it on a fresh connection
+            except TimeoutError:
+                connection[1].close()
+                raise HttpFailure("timeout", f"no reply within {self.timeout:g} s") from None
             except BaseException:
                 connection[1].close()  # a half-read reply would corrupt the next one
                 raise
             break
-        if keep:
-            self._give_back(origin, connection)
+        if keep and len(self._idle) < _MAX_IDLE:
+            self._idle.append(connection)
         else:
             connection[1].close()
-        return httpx2.Response(
-            status,
-            headers=headers,
-            stream=httpx2.ByteStream(content),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
-        )
+        return Reply(status, fields, _decoded(content, fields.get("content-encoding", "")))
 
     async def aclose(self) -> None:
-        for connections in self._idle.values():
-            for _, writer in connections:
-                writer.close()
+        for _, writer in self._idle:
+            writer.close()
         self._idle.clear()
-        if self._fallback is not None:
-            await self._fallback.aclose()
 
-    def _take_idle(self, origin: _Origin) -> _Connection | None:
-        idle = self._idle.get(origin)
-        while idle:
-            reader, writer = idle.pop()
+    def _take_idle(self) -> _Connection | None:
+        while self._idle:
+            reader, writer = self._idle.pop()
             if not writer.is_closing() and not reader.at_eof():
                 return reader, writer
             writer.close()
         return None
 
-    def _give_back(self, origin: _Origin, connection: _Connection) -> None:
-        idle = self._idle[origin]
-        if len(idle) < _MAX_IDLE_PER_HOST:
-            idle.append(connection)
-        else:
-            connection[1].close()
-
-
-def _request_head(request: httpx2.Request) -> bytes:
-    lines = [b"%s %s HTTP/1.1" % (request.method.encode(), request.url.raw_path)]
-    lines.extend(b"%s: %s" % (name, value) for name, value in request.headers.raw)
-    lines.append(b"\r\n")
-    return b"\r\n".join(lines)
-
-
-async def _connect(origin: _Origin, timeout: float | None, request: httpx2.Request) -> _Connection:
-    try:
-        async with asyncio.timeout(timeout):
-            return await asyncio.open_connection(*origin, limit=1 << 20)
-    except TimeoutError as error:
-        raise httpx2.ConnectTimeout(f"no connection to {origin[0]}:{origin[1]}", request=request) from error
-    except OSError as error:
-        raise httpx2.ConnectError(str(error) or type(error).__name__, request=request) from error
+    async def _connect(self) -> _Connection:
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                return await asyncio.open_connection(self.host, self.port, limit=_READ_LIMIT)
+        except TimeoutError:
+            message = f"no connection to {self.host}:{self.port} in {self.connect_timeout:g} s"
+            raise HttpFailure("connect_timeout", message) from None
+        except OSError as error:
+            raise HttpFailure("connect", str(error) or type(error).__name__) from error
 
 
 async def _exchange(
-    connection: _Connection,
-    message: bytes | None,
-    head: bytes,
-    body: bytes,
-    timeouts: dict[str, float | None],
-    request: httpx2.Request,
-    *,
-    reused: bool,
-) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes, bool]:
+    connection: _Connection, message: bytes, *, reused: bool
+) -> tuple[int, dict[str, str], bytes, bool]:
     reader, writer = connection
     try:
-        async with asyncio.timeout(timeouts.get("write")):
-            if message is not None:
-                writer.write(message)
-            else:
-                writer.write(head)
-                writer.write(body)
-            await writer.drain()
-    except TimeoutError as error:
-        raise httpx2.WriteTimeout("sending the request timed out", request=request) from error
+        writer.write(message)
+        await writer.drain()
     except OSError as error:
         if reused:
             raise _StaleConnection from error
-        raise httpx2.WriteError(str(error) or type(error).__name__, request=request) from error
+        raise HttpFailure("broken", f"sending the request failed: {error}") from error
     try:
-        async with asyncio.timeout(timeouts.get("read")):
-            return await _read_reply(reader, request, reused=reused)
-    except TimeoutError as error:
-        raise httpx2.ReadTimeout("no reply in time", request=request) from error
+        return await _read_reply(reader, reused=reused)
     except OSError as error:
-        raise httpx2.ReadError(str(error) or type(error).__name__, request=request) from error
+        if reused and isinstance(error, ConnectionResetError):
+            raise _StaleConnection from error
+        raise HttpFailure("broken", f"reading the reply failed: {error}") from error
 
 
 async def _read_reply(
-    reader: asyncio.StreamReader, request: httpx2.Request, *, reused: bool
-) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes, bool]:
+    reader: asyncio.StreamReader, *, reused: bool
+) -> tuple[int, dict[str, str], bytes, bool]:
     while True:
         try:
             raw = await reader.readuntil(_HEADER_END)
         except asyncio.IncompleteReadError as error:
             if reused and not error.partial:
                 raise _StaleConnection from error
-            raise httpx2.RemoteProtocolError("server disconnected without a reply", request=request) from None
-        except ConnectionResetError as error:
-            if reused:
-                raise _StaleConnection from error
-            raise
-        except asyncio.LimitOverrunError as error:
-            raise httpx2.RemoteProtocolError("reply headers too large", request=request) from error
-        status, reason, headers, fields = _parse_head(raw, request)
+            raise HttpFailure("broken", "the server closed the connection without a reply") from None
+        except asyncio.LimitOverrunError:
+            raise HttpFailure("broken", "reply headers too large") from None
+        status, fields = _parse_head(raw)
         if status >= 200 or status == 101:
             break  # 1xx (100 Continue, 103 Early Hints) precede the real reply
-    keep = fields.get(b"connection", b"").lower() != b"close" and raw.startswith(b"HTTP/1.1")
-    if request.method == "HEAD" or status in _NO_BODY_STATUS or 100 <= status < 200:
-        return status, reason, headers, b"", keep
+    keep = fields.get("connection", "").lower() != "close" and raw.startswith(b"HTTP/1.1")
+    if status in _NO_BODY_STATUS or 100 <= status < 200:
+        return status, fields, b"", keep
     try:
-        if b"chunked" in fields.get(b"transfer-encoding", b"").lower():
+        if "chunked" in fields.get("transfer-encoding", "").lower():
             content = await _read_chunked(reader)
-        elif b"content-length" in fields:
-            content = await reader.readexactly(int(fields[b"content-length"]))
+        elif "content-length" in fields:
+            content = await reader.readexactly(int(fields["content-length"]))
         else:
             content, keep = await reader.read(), False  # delimited by the server closing the connection
     except asyncio.IncompleteReadError:
-        raise httpx2.RemoteProtocolError("reply broke off before its end", request=request) from None
-    except ValueError as error:  # a Content-Length or chunk size that is not a number
-        raise httpx2.RemoteProtocolError(f"malformed reply: {error}", request=request) from None
-    return status, reason, headers, content, keep
+        raise HttpFailure("broken", "the reply broke off before its end") from None
+    except (ValueError, asyncio.LimitOverrunError) as error:  # a length that is not a number
+        raise HttpFailure("broken", f"malformed reply: {error}") from None
+    return status, fields, content, keep
 
 
-def _parse_head(
-    raw: bytes, request: httpx2.Request
-) -> tuple[int, bytes, list[tuple[bytes, bytes]], dict[bytes, bytes]]:
+def _parse_head(raw: bytes) -> tuple[int, dict[str, str]]:
     status_line, *lines = raw[: -len(_HEADER_END)].split(b"\r\n")
     parts = status_line.split(b" ", 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-        raise httpx2.RemoteProtocolError(f"not an HTTP/1.1 reply: {status_line[:80]!r}", request=request)
-    headers: list[tuple[bytes, bytes]] = []
-    fields: dict[bytes, bytes] = {}
+        raise HttpFailure("broken", f"not an HTTP/1.1 reply: {status_line[:80]!r}")
+    fields: dict[str, str] = {}
     for line in lines:
         name, colon, value = line.partition(b":")
         if not colon:
-            raise httpx2.RemoteProtocolError(f"malformed header line {line[:80]!r}", request=request)
-        name, value = name.strip(), value.strip()
-        headers.append((name, value))
-        fields[name.lower()] = value
-    reason = parts[2] if len(parts) > 2 else b""
-    return int(parts[1]), reason, headers, fields
+            raise HttpFailure("broken", f"malformed header line {line[:80]!r}")
+        fields[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+    return int(parts[1]), fields
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
@@ -220,7 +197,18 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         await reader.readexactly(2)
 
 
-def lean_http_client(**kwargs: Any) -> httpx2.AsyncClient:
-    """An httpx client with the OpenAI client's defaults (redirects followed) over `KeepAliveTransport`."""
-    kwargs.setdefault("follow_redirects", True)
-    return httpx2.AsyncClient(transport=KeepAliveTransport(), **kwargs)
+def _decoded(content: bytes, encoding: str) -> bytes:
+    """The body without its content encoding (none is asked for; a server may compress all the same)."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return content
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        try:
+            # wbits 47: a gzip or zlib header, whichever it is; raw deflate (no header) is retried below.
+            return zlib.decompressobj(47).decompress(content)
+        except zlib.error:
+            try:
+                return zlib.decompressobj(-15).decompress(content)
+            except zlib.error as error:
+                raise HttpFailure("broken", f"a {encoding} reply that does not decompress: {error}") from None
+    raise HttpFailure("broken", f"a reply in content encoding {encoding!r}, which was not asked for")

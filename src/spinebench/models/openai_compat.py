@@ -22,17 +22,15 @@ import urllib.request
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx2
-import openai
-
+from spinebench import __version__
 from spinebench.display import terminal_safe
 from spinebench.errors import ModelSpecError
 from spinebench.models._breaker import CircuitBreaker
 from spinebench.models._image_cache import AsSentImageCache, sha256_hex
-from spinebench.models._keepalive import lean_http_client
+from spinebench.models._keepalive import HttpFailure, KeepAlivePool, Reply
 from spinebench.models._messages import chat_messages, is_sendable_jpeg, reencoded_jpeg
 from spinebench.models._provider import ChatRequest, Completion, ErrorKind, ProviderError
 from spinebench.models._retry import call_with_retries
@@ -46,6 +44,14 @@ _IMAGE_SLOT = "\x00spinebench-image\x00"
 _IMAGE_SLOT_JSON = json.dumps(_IMAGE_SLOT).encode()
 _EXCERPT_CHARS = 300
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+if TYPE_CHECKING:
+    from spinebench.models._openai_client import OfficialClient
+
+
+class _Timeouts(NamedTuple):
+    read: float  # the whole reply
+    connect: float
 
 
 class OpenAICompatProvider:
@@ -64,7 +70,13 @@ class OpenAICompatProvider:
         self.model = model
         self.options = options or ProviderOptions()
         self._sleep = sleep
-        self._client: openai.AsyncOpenAI | None = None
+        self._client: OfficialClient | None = None  # https and proxied URLs
+        # Plain-http servers are posted to directly (models/_keepalive.py); made on the first request.
+        self._plain: bool | None = None
+        self._pool: KeepAlivePool | None = None
+        self._target = b""
+        self._headers: list[tuple[bytes, bytes]] | None = None
+        self._key = ""
         self._images = DataUrlCache(
             self.options.image_max_side, self.options.image_quality, disk=self.options.image_cache
         )
@@ -127,12 +139,14 @@ class OpenAICompatProvider:
     async def aclose(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None
-            await client.close()
+            await client.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
-    def _timeout(self) -> httpx2.Timeout:
+    def _timeout(self) -> _Timeouts:
         # A live server accepts a connection in milliseconds; waiting the full reply timeout (120 s) for a
         # host that never answers would make a dead address take minutes per question to notice.
-        return httpx2.Timeout(self.options.timeout, connect=min(self.options.timeout, CONNECT_TIMEOUT))
+        return _Timeouts(self.options.timeout, min(self.options.timeout, CONNECT_TIMEOUT))
 
     def _advice(self, error: ProviderError) -> str:
         """How to fix a failure that every request would meet (see CircuitBreaker)."""
@@ -150,17 +164,6 @@ class OpenAICompatProvider:
             f"check the model name (openai:{self.model} must be the server's served model name; "
             f"GET {self.base_url}/models lists them) and that --base-url ends in /v1"
         )
-
-    def _client_for_requests(self) -> openai.AsyncOpenAI:
-        if self._client is None:
-            self._client = openai.AsyncOpenAI(
-                api_key=os.environ.get(self.options.api_key_env) or PLACEHOLDER_API_KEY,
-                base_url=self.options.base_url,  # None: the client reads OPENAI_BASE_URL, then its default
-                timeout=self._timeout(),
-                max_retries=0,  # we retry, with our policy and our attempt count
-                http_client=_http_client(self.base_url, self._timeout()),
-            )
-        return self._client
 
     async def _request_body(self, request: ChatRequest) -> tuple[bytes, str | None]:
         """The chat completion request as JSON bytes, and the sha256 of the image in it.
@@ -198,42 +201,77 @@ class OpenAICompatProvider:
         return b"".join((head, b'"', image.data_url, b'"', tail)), image.sha256
 
     async def _attempt(self, body: bytes) -> Completion:
-        client = self._client_for_requests()
         try:
-            # The client's public escape hatch for raw requests: same auth, pool, timeouts and status errors.
-            response = await client.post(
-                "/chat/completions",
-                cast_to=httpx2.Response,
-                content=body,
-                options={
-                    "timeout": self._timeout(),
-                    "headers": {"Content-Type": "application/json"},
-                    "security": {"bearer_auth": True},  # only the bearer key, never an admin key from the env
-                },
-            )
-            reply = await response.aread()
-        except openai.APITimeoutError as error:
-            if isinstance(error.__cause__, httpx2.ConnectTimeout):
-                # Nothing answers at that address (a host that drops packets): as lasting as a refusal.
-                raise ProviderError(
-                    "connection",
-                    f"cannot connect to {self.base_url} within {self._timeout().connect:g} s",
-                ) from error
-            raise ProviderError(
-                "timeout", f"no reply within {self.options.timeout:g} s from {self.base_url}"
-            ) from error
-        except openai.APIConnectionError as error:
-            raise ProviderError("connection", f"cannot reach {self.base_url}: {error.message}") from error
-        except openai.APIStatusError as error:
-            self._raise_status_error(error)
-        except httpx2.HTTPError as error:  # a body cut off while being read
-            raise ProviderError("connection", f"reply from {self.base_url} broke off: {error}") from error
-        return _parse_completion(reply, self.base_url)
+            reply = await self._send(body)
+        except HttpFailure as failure:
+            raise self._failure_error(failure) from failure
+        if not 200 <= reply.status < 300:
+            text = reply.content.decode("utf-8", "replace")
+            if 300 <= reply.status < 400:
+                # The official client follows redirects; a plain-http model server that redirects a POST is
+                # misconfigured, and following it would send the key to wherever it points.
+                where = reply.headers.get("location", "(no location)")
+                text = f"redirected to {where}: give that URL as --base-url"
+            raise self._status_error(reply.status, reply.headers, text)
+        return _parse_completion(reply.content, self.base_url)
 
-    def _raise_status_error(self, error: openai.APIStatusError) -> NoReturn:
-        status = error.status_code
-        retry_after = parse_retry_after(error.response.headers)
-        message = f"HTTP {status} from {self.base_url}/chat/completions: {self._excerpt(error)}"
+    async def _send(self, body: bytes) -> Reply:
+        """Straight over a kept-alive connection to a plain-http server, else through the official client."""
+        pool = self._plain_pool()
+        if pool is not None:
+            return await pool.post(self._target, self._plain_headers(), body)
+        if self._client is None:
+            from spinebench.models._openai_client import OfficialClient  # ~40 MB: only when it is used
+
+            timeout = self._timeout()
+            self._client = OfficialClient(
+                self.options.base_url,  # None: the client reads OPENAI_BASE_URL, then its default
+                os.environ.get(self.options.api_key_env) or PLACEHOLDER_API_KEY,
+                timeout=timeout.read,
+                connect_timeout=timeout.connect,
+            )
+        return await self._client.post(body)
+
+    def _failure_error(self, failure: HttpFailure) -> ProviderError:
+        if failure.kind == "connect_timeout":
+            # Nothing answers at that address (a host that drops packets): as lasting as a refusal.
+            connect = self._timeout().connect
+            return ProviderError("connection", f"cannot connect to {self.base_url} within {connect:g} s")
+        if failure.kind == "timeout":
+            return ProviderError(
+                "timeout", f"no reply within {self.options.timeout:g} s from {self.base_url}"
+            )
+        if failure.kind == "connect":
+            return ProviderError("connection", f"cannot reach {self.base_url}: {failure}")
+        return ProviderError("connection", f"reply from {self.base_url} broke off: {failure}")
+
+    def _plain_pool(self) -> KeepAlivePool | None:
+        """Connections straight to a plain-http server reached without a proxy (a local vLLM, SGLang,
+        Ollama: where per-request CPU decides throughput); None: the official client's own transport."""
+        if self._pool is None and self._plain is None:
+            origin = _plain_http_origin(self.base_url)
+            self._plain = origin is not None
+            if origin is not None:
+                timeout = self._timeout()
+                self._pool = KeepAlivePool(*origin, connect_timeout=timeout.connect, timeout=timeout.read)
+                self._target = (urlsplit(self.base_url).path.rstrip("/") + "/chat/completions").encode()
+        return self._pool
+
+    def _plain_headers(self) -> list[tuple[bytes, bytes]]:
+        if self._headers is None:
+            key = os.environ.get(self.options.api_key_env) or PLACEHOLDER_API_KEY
+            self._key = key
+            self._headers = [
+                (b"Content-Type", b"application/json"),
+                (b"Accept", b"application/json"),
+                (b"User-Agent", f"spinebench/{__version__}".encode()),
+                (b"Authorization", b"Bearer " + key.encode("latin-1", "replace")),
+            ]
+        return self._headers
+
+    def _status_error(self, status: int, headers: Mapping[str, str], body: str) -> ProviderError:
+        retry_after = parse_retry_after(headers)
+        message = f"HTTP {status} from {self.base_url}/chat/completions: {self._shown(body)}"
         kind: ErrorKind
         if status == 429:
             kind, retryable = "rate_limit", True
@@ -243,21 +281,16 @@ class OpenAICompatProvider:
             kind, retryable = "timeout", True
         else:  # 400, 401, 403, 404, 422 ...: the same request would fail the same way
             kind, retryable = "client", False
-        raise ProviderError(
-            kind, message, retryable=retryable, retry_after=retry_after, status=status
-        ) from error
+        return ProviderError(kind, message, retryable=retryable, retry_after=retry_after, status=status)
 
-    def _excerpt(self, error: openai.APIStatusError) -> str:
-        try:
-            text = error.response.text
-        except Exception:  # a body that cannot be read or decoded: say what the client made of it
-            text = error.message
-        text = " ".join(terminal_safe(text).split())  # it is printed and stored: no escape sequences
+    def _shown(self, text: str) -> str:
+        """An error body as it may be printed and stored: one line, no escape sequences, no key."""
+        text = " ".join(terminal_safe(text).split())
         if len(text) > _EXCERPT_CHARS:
             text = text[:_EXCERPT_CHARS] + "..."
         # Some servers echo the key they rejected; never let it into an error that ends up in a log.
-        key = self._client.api_key if self._client is not None else ""
-        if key and key != PLACEHOLDER_API_KEY:
+        keys = {self._client.api_key if self._client is not None else "", self._key}
+        for key in keys - {"", PLACEHOLDER_API_KEY}:
             text = text.replace(key, "[redacted]")
         return text or "(empty body)"
 
@@ -370,16 +403,15 @@ def is_hosted_api(host: str) -> bool:
     return any(host == domain or host.endswith("." + domain) for domain in HOSTED_API_DOMAINS)
 
 
-def _http_client(base_url: str, timeout: httpx2.Timeout) -> httpx2.AsyncClient | None:
-    """The lean keep-alive transport for a plain-http server reached without a proxy (a local vLLM, SGLang,
-    Ollama: where per-request CPU decides throughput); None (the client's own httpx setup) otherwise."""
+def _plain_http_origin(base_url: str) -> tuple[str, int] | None:
+    """(host, port) of a plain-http server reached without a proxy; None for https or a proxied URL."""
     parts = urlsplit(base_url)
-    if parts.scheme != "http":
+    if parts.scheme != "http" or not parts.hostname:
         return None
     proxies = urllib.request.getproxies()
-    if (proxies.get("http") or proxies.get("all")) and not urllib.request.proxy_bypass(parts.hostname or ""):
+    if (proxies.get("http") or proxies.get("all")) and not urllib.request.proxy_bypass(parts.hostname):
         return None
-    return lean_http_client(timeout=timeout)
+    return parts.hostname, parts.port or 80
 
 
 def _check_base_url(url: str) -> None:
