@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from math import comb
 
 import numpy as np
@@ -63,7 +62,7 @@ def test_intervals_are_seeded_and_degenerate_when_all_answers_agree() -> None:
     assert perfect is not None and (perfect.low, perfect.high) == (1.0, 1.0)
 
 
-def test_scoring_3000_questions_with_1000_resamples_is_fast() -> None:
+def test_scoring_3000_questions_with_1000_resamples_records_the_settings() -> None:
     questions, predictions = [], {}
     for i in range(3000):
         task = "SDD" if i % 2 == 0 else "SLL"
@@ -73,9 +72,9 @@ def test_scoring_3000_questions_with_1000_resamples_is_fast() -> None:
         )
         questions.append(q)
         predictions[q.id] = Prediction(q.id, "r", ("B",) if i % 3 else ("A",), "strict")
-    started = time.perf_counter()
-    scores = score_run(questions, predictions)
-    assert time.perf_counter() - started < 1.5  # well under a second on a laptop; slack for busy CI
+    scores = score_run(
+        questions, predictions
+    )  # its speed is bench/eval_throughput.py's concern, not a test's
     assert scores["bootstrap"] == {"resamples": 1000, "seed": 0, "level": 0.95, "cluster": "image"}
     low, high = scores["tasks"]["SDD"]["ci"]["accuracy"]
     assert low < scores["tasks"]["SDD"]["accuracy"] < high

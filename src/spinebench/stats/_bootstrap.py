@@ -20,9 +20,14 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-# Resamples are drawn in fixed-size blocks so that memory stays flat for large benchmarks (resamples ×
-# images weights at once would be 320 MB for the full 40k-image set) and results do not depend on memory.
-_BLOCK: Final = 100
+# Resamples are drawn in blocks of at most this many weights (8 MB), so that memory stays flat for large
+# benchmarks (1000 resamples x 65k clusters would be 520 MB). The block size depends on the cluster count
+# alone, never on memory, so the same inputs give the same bytes. The scores' intervals bootstrap counts
+# (right answers, questions, confusion cells): integer sums are exact in any order, so for them the block
+# size cannot change a bit (tests/stats check this); a mean of fractional values (an SLL F1 difference)
+# could differ in its last bits between block sizes, which is why the size is fixed by the clusters.
+_BLOCK_WEIGHTS: Final = 1 << 20
+_MAX_BLOCK_ROWS: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +92,19 @@ def bootstrap_ratios(
 def resample_weights(n_clusters: int, settings: BootstrapSettings) -> Iterator[FloatArray]:
     """How many times each cluster is drawn, per resample, in blocks of (resamples, clusters).
 
-    The same settings give the same draws, so metrics (and runs) computed from them share resamples.
+    The same settings give the same draws, so metrics (and runs) computed from them share resamples. Each
+    block is the same array refilled: use it before asking for the next.
     """
     rng = np.random.default_rng(settings.seed)
-    for start in range(0, settings.resamples, _BLOCK):
-        size = min(_BLOCK, settings.resamples - start)
-        # Counts of C uniform draws from C clusters, per resample. Drawn one resample at a time (the generator
-        # gives the same stream as one (size, C) draw), so that only the block of weights is held, not the
-        # draws, their offsets and the integer counts beside it: a third of the memory, the same numbers.
-        weights = np.empty((size, n_clusters), dtype=np.float64)
+    rows = max(1, min(_MAX_BLOCK_ROWS, _BLOCK_WEIGHTS // max(1, n_clusters)))
+    block = np.empty((min(rows, settings.resamples), n_clusters), dtype=np.float64)
+    for start in range(0, settings.resamples, rows):
+        size = min(rows, settings.resamples - start)
+        # Counts of C uniform draws from C clusters, per resample. Drawn one resample at a time: the
+        # generator gives the same stream as one (size, C) draw, and only the block of weights is held.
         for row in range(size):
-            weights[row] = np.bincount(rng.integers(0, n_clusters, size=n_clusters), minlength=n_clusters)
-        yield weights
-        del weights
+            block[row] = np.bincount(rng.integers(0, n_clusters, size=n_clusters), minlength=n_clusters)
+        yield block[:size]
 
 
 def percentile_intervals(samples: FloatArray, level: float = 0.95) -> list[Interval | None]:
