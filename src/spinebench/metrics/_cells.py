@@ -8,6 +8,7 @@ bootstrap from the same resamples as its parts (docs/statistics.md).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,14 +39,18 @@ class CellInterval:
 
 
 class Columns:
-    """Per-question metric values keyed by the scores.json place they feed, clustered for the intervals."""
+    """Per-question metric values keyed by the scores.json place they feed, clustered for the intervals.
+
+    Held as typed arrays (8 bytes a value) rather than lists of Python numbers: a 65k-question run adds
+    several values per question, and scoring must not cost more memory than the run did.
+    """
 
     def __init__(self) -> None:
         self.clusters: dict[str, int] = {}
         self.keys: dict[tuple[str, ...], int] = {}
-        self._clusters: list[int] = []
-        self._columns: list[int] = []
-        self._values: list[float] = []
+        self._clusters = array("q")
+        self._columns = array("q")
+        self._values = array("d")
 
     def code(self, cluster: str) -> int:
         return self.clusters.setdefault(cluster, len(self.clusters))
@@ -63,9 +68,11 @@ class Columns:
         n_clusters, n_columns = len(self.clusters), len(self.keys)
         if not n_columns:
             return {}, None
-        cells = np.asarray(self._clusters, dtype=np.int64) * n_columns + np.asarray(self._columns)
+        cells = np.frombuffer(self._clusters, dtype=np.int64) * n_columns + np.frombuffer(
+            self._columns, dtype=np.int64
+        )
         size = n_clusters * n_columns
-        values = np.asarray(self._values, dtype=np.float64)
+        values = np.frombuffer(self._values, dtype=np.float64)
         numerators = np.bincount(cells, weights=values, minlength=size).astype(np.float64)
         numerators = numerators.reshape(n_clusters, n_columns)
         denominators = np.bincount(cells, minlength=size).reshape(n_clusters, n_columns).astype(np.float64)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,12 +28,16 @@ BOOTSTRAP_CLUSTER = "bootstrap-cluster"
 
 @dataclass
 class ClassTally:
-    """SDD rotation-0 answers for the class-balanced scores: (cluster code, true class, chosen class)."""
+    """SDD rotation-0 answers for the class-balanced scores: (cluster code, true class, chosen class), held
+    as arrays of codes (a class's name is kept once, not once per answer)."""
 
-    rows: list[tuple[int, str, str | None]] = field(default_factory=list)
     expected_hits: dict[str, float] = field(default_factory=dict)
     expected_chosen: dict[str, float] = field(default_factory=dict)
     questions: dict[str, int] = field(default_factory=dict)
+    _names: dict[str, int] = field(default_factory=dict)
+    _clusters: array[int] = field(default_factory=lambda: array("q"))
+    _truths: array[int] = field(default_factory=lambda: array("q"))
+    _chosen: array[int] = field(default_factory=lambda: array("q"))  # -1: no class chosen
 
     def add_question(self, question: Question) -> None:
         share = 1 / len(question.options)
@@ -42,27 +47,37 @@ class ClassTally:
             self.expected_chosen[option] = self.expected_chosen.get(option, 0.0) + share
 
     def add_answer(self, cluster: int, truth: str, chosen: str | None) -> None:
-        self.rows.append((cluster, truth, chosen))
+        self._clusters.append(cluster)
+        self._truths.append(self._names.setdefault(truth, len(self._names)))
+        self._chosen.append(-1 if chosen is None else self._names.setdefault(chosen, len(self._names)))
 
     def classes(self) -> list[str]:
-        return sorted({truth for _, truth, _ in self.rows})
+        names = list(self._names)
+        return sorted({names[code] for code in set(self._truths)})
 
     def ratio_columns(self, n_clusters: int) -> tuple[FloatArray, FloatArray]:
         """(clusters, 2k) sums: k recall ratios (right / questions of the class), then k F1 ratios
         (2TP / (2TP + FP + FN)), for the k true classes; bootstrapped with the run's other metrics."""
-        index = {name: i for i, name in enumerate(self.classes())}
-        k = len(index)
+        classes = self.classes()
+        k = len(classes)
         top = np.zeros((n_clusters, 2 * k))
         bottom = np.zeros((n_clusters, 2 * k))
-        for cluster, truth, chosen in self.rows:
-            t = index[truth]
-            right = chosen == truth
-            top[cluster, t] += right
-            bottom[cluster, t] += 1
-            top[cluster, k + t] += 2 * right
-            bottom[cluster, k + t] += 2 if right else 1  # a TP counts twice; a miss is one FN
-            if not right and chosen in index:
-                bottom[cluster, k + index[chosen]] += 1  # an FP of the class chosen
+        if not k:
+            return top, bottom
+        column = np.full(len(self._names) + 1, -1, dtype=np.int64)  # by name code; the last: none chosen
+        column[[self._names[name] for name in classes]] = np.arange(k)
+        cluster = np.frombuffer(self._clusters, dtype=np.int64)
+        truth = np.frombuffer(self._truths, dtype=np.int64)
+        chosen = np.frombuffer(self._chosen, dtype=np.int64)
+        t, c = column[truth], column[chosen]  # chosen -1 reads the last entry: no class
+        right = chosen == truth
+        # Counts only, so the order of the additions cannot change a sum.
+        np.add.at(top, (cluster, t), right)
+        np.add.at(bottom, (cluster, t), 1)
+        np.add.at(top, (cluster, k + t), 2 * right)
+        np.add.at(bottom, (cluster, k + t), np.where(right, 2, 1))  # a TP counts twice; a miss is one FN
+        false_positive = ~right & (c >= 0)  # an FP of the (true) class chosen
+        np.add.at(bottom, (cluster[false_positive], k + c[false_positive]), 1)
         return top, bottom
 
     def summary(
@@ -119,7 +134,7 @@ class LevelTally:
     true: dict[str, int] = field(default_factory=dict)
     chosen: dict[str, int] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
-    chance_recall: dict[str, list[float]] = field(default_factory=dict)
+    chance_recall: dict[str, tuple[float, int]] = field(default_factory=dict)  # sum of chances, questions
     chance_hits: dict[str, float] = field(default_factory=dict)
     chance_chosen: dict[str, float] = field(default_factory=dict)
 
@@ -130,7 +145,8 @@ class LevelTally:
             self.chance_chosen[level] = self.chance_chosen.get(level, 0.0) + share
             if level in truth:
                 self.chance_hits[level] = self.chance_hits.get(level, 0.0) + share
-                self.chance_recall.setdefault(level, []).append(share)
+                total, count = self.chance_recall.get(level, (0.0, 0))
+                self.chance_recall[level] = (total + share, count + 1)
 
     def add_answer(self, truth: set[str], picked: set[str]) -> None:
         for level in truth:
@@ -144,7 +160,7 @@ class LevelTally:
         result: dict[str, dict[str, Any]] = {}
         for level in levels:
             true, chosen, hits = self.true.get(level, 0), self.chosen.get(level, 0), self.hits.get(level, 0)
-            recall_chance = self.chance_recall.get(level, [])
+            recall_chance, recall_questions = self.chance_recall.get(level, (0.0, 0))
             chosen_chance = self.chance_chosen.get(level, 0.0)
             result[level] = {
                 "true": true,
@@ -153,7 +169,7 @@ class LevelTally:
                 "recall": round(hits / true, 6) if true else None,
                 "precision": round(hits / chosen, 6) if chosen else None,
                 "chance": {
-                    "recall": round(sum(recall_chance) / len(recall_chance), 6) if recall_chance else None,
+                    "recall": round(recall_chance / recall_questions, 6) if recall_questions else None,
                     "precision": round(self.chance_hits.get(level, 0.0) / chosen_chance, 6)
                     if chosen_chance
                     else None,

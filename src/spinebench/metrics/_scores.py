@@ -77,7 +77,10 @@ def score_run(
     for outcome in outcomes(questions, predictions):
         question = outcome.question
         known_patients.add(question.patient is not None)
-        every_cluster.add(question.cluster)
+        # One string per question, shared by every container that keys on it (a property makes a new one
+        # per call: at 65k questions the copies would outweigh the scores).
+        cluster = question.cluster
+        every_cluster.add(cluster)
         tasks[question.task].add(outcome)
         groups: list[tuple[str, ...]] = [("tasks", question.task)]
         if question.task == GRADING_TASK:
@@ -89,12 +92,12 @@ def score_run(
         if outcome.scored:
             for metric, value in outcome.values().items():
                 for group in groups:
-                    columns.add(question.cluster, (*group, metric), value)
+                    columns.add(cluster, (*group, metric), value)
         if outcome.prediction is not None and outcome.prediction.error is not None:
             kind = outcome.prediction.error.get("kind", "unknown")
             error_kinds[kind] = error_kinds.get(kind, 0) + 1
         if question.task == "SLL":
-            _add_levels(levels, columns, outcome)
+            _add_levels(levels, columns, outcome, cluster)
         if question.task == "SDD":
             classes.add_question(question)
             if outcome.scored and outcome.prediction is not None:
@@ -103,9 +106,7 @@ def score_run(
                     for x in outcome.prediction.letters
                     if x in question.letters
                 ]
-                classes.add_answer(
-                    columns.code(question.cluster), question.disease, chosen[0] if chosen else None
-                )
+                classes.add_answer(columns.code(cluster), question.disease, chosen[0] if chosen else None)
         if not question.multiple:  # SDD and SSG: single answers, rotated in circular evaluation
             rotated = _rotation_outcomes(question, predictions) if is_circular else [outcome]
             if question.task == "SDD":
@@ -113,7 +114,7 @@ def score_run(
             if is_circular:
                 rotation_counts.setdefault(question.task, set()).add(len(rotated))
                 tally = circular_tallies.setdefault(question.task, _CircularTally())
-                _add_circular(tally, columns, question, rotated)
+                _add_circular(tally, columns, question, rotated, cluster)
 
     task_scores = {task: tally.summary(task == "SLL") for task, tally in tasks.items() if tally.questions}
     errors = sum(t.errors for t in tasks.values())
@@ -212,7 +213,7 @@ def _put_chance_and_intervals(
     scores["overall_chance"] = round(sum(chances) / 2, 6) if len(chances) == 2 else None
 
 
-def _add_levels(levels: LevelTally, columns: Columns, outcome: Outcome) -> None:
+def _add_levels(levels: LevelTally, columns: Columns, outcome: Outcome, cluster: str) -> None:
     question = outcome.question
     levels.add_question(question)
     if not outcome.scored or outcome.prediction is None:
@@ -222,9 +223,9 @@ def _add_levels(levels: LevelTally, columns: Columns, outcome: Outcome) -> None:
     levels.add_answer(truth, picked)
     place = ("tasks", "SLL", "by_level")
     for level in truth:
-        columns.add(question.cluster, (*place, level, "recall"), float(level in picked))
+        columns.add(cluster, (*place, level, "recall"), float(level in picked))
     for level in picked:
-        columns.add(question.cluster, (*place, level, "precision"), float(level in truth))
+        columns.add(cluster, (*place, level, "precision"), float(level in truth))
 
 
 def _rotation_outcomes(question: Question, predictions: Mapping[str, Prediction]) -> list[Outcome]:
@@ -233,7 +234,7 @@ def _rotation_outcomes(question: Question, predictions: Mapping[str, Prediction]
 
 
 def _add_circular(
-    tally: _CircularTally, columns: Columns, question: Question, rotated: list[Outcome]
+    tally: _CircularTally, columns: Columns, question: Question, rotated: list[Outcome], cluster: str
 ) -> None:
     tally.questions += 1
     tally.chance += circular_chance(len(question.options), len(rotated))
@@ -245,7 +246,7 @@ def _add_circular(
         tally.scored += 1
         right = all(o.exact for o in rotated)
         tally.correct += right
-        columns.add(question.cluster, ("tasks", question.task, "circular_accuracy"), float(right))
+        columns.add(cluster, ("tasks", question.task, "circular_accuracy"), float(right))
 
 
 def _put_circular(summary: dict[str, Any], tally: _CircularTally, rotation_counts: set[int]) -> None:
