@@ -7,6 +7,7 @@ other.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -48,11 +49,28 @@ class Prediction:
         record = json.loads(line)
         if not isinstance(record, dict) or "question_id" not in record:
             raise ValueError("not a prediction record")
-        record["letters"] = tuple(record.get("letters") or ())
+        letters = tuple(record.get("letters") or ())
         if not with_text:
-            record["response"] = record["judge"] = record["image_sha256"] = None
-            record["reasoning"] = None
+            # What resuming and scoring read (letters, stage, error), held as small as can be: a 65k-question
+            # run keeps every prediction in memory while it is scored.
+            for name in _TEXT_AND_ACCOUNTING:
+                record[name] = None
+            letters = _SHARED_LETTERS.setdefault(letters, letters) if len(_SHARED_LETTERS) < 4096 else letters
+            if isinstance(record.get("stage"), str):
+                record["stage"] = sys.intern(record["stage"])
+        record["letters"] = letters
         return cls(**record)
 
 
 _FIELDS = tuple(f.name for f in fields(Prediction))
+_TEXT_AND_ACCOUNTING = (
+    "response",
+    "judge",
+    "image_sha256",
+    "reasoning",
+    "latency_s",
+    "input_tokens",
+    "output_tokens",
+)
+# One tuple object per distinct answer ("A",), ("B", "D") ... shared by the predictions read without text.
+_SHARED_LETTERS: dict[tuple[str, ...], tuple[str, ...]] = {}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -146,3 +147,24 @@ def test_patient_round_trips_and_benchmarks_without_the_column_read_as_unknown(t
     assert read["with"].cluster == "patient:p-1f2e" and read["without"].cluster == f"image:{image}"
     # The bundled sample was written before the patient column: it still reads, with no patient.
     assert all(q.patient is None for q in Benchmark.open(SAMPLE_PATH).iter_questions())
+
+
+@pytest.mark.parametrize(
+    ("entry", "complaint"),
+    [
+        ({"bytes": 10}, "is not a sha256 and a size"),
+        ({"sha256": "zz" * 32, "bytes": 10}, "is not a sha256 and a size"),
+        ({"sha256": "ab" * 31, "bytes": 10}, "is not 64 hex digits"),
+        ({"sha256": "ab" * 32, "bytes": "ten"}, "is not a sha256 and a size"),
+    ],
+)
+def test_a_malformed_file_entry_in_the_manifest_is_named(
+    sample_copy: Path, entry: dict[str, object], complaint: str
+) -> None:
+    manifest_path = sample_copy / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    name = next(n for n in manifest["files"] if n.startswith("images/"))
+    manifest["files"][name] = entry
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(BenchmarkError, match=rf"manifest\.json: the (entry|sha256) of '{name}' {complaint}"):
+        Benchmark.open(sample_copy)

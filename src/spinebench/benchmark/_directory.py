@@ -10,11 +10,13 @@ of fewer than 5,000 images (seconds of hashing), so that a tampered image is fou
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import json
 import os
 import shutil
 import weakref
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -246,9 +248,26 @@ class Benchmark:
 
     def __init__(self, path: Path, manifest: dict[str, Any], manifest_sha256: str) -> None:
         self.path = path
-        self.manifest = manifest
         self.manifest_sha256 = manifest_sha256
-        self._files: dict[str, dict[str, Any]] = manifest["files"]
+        # The file list is kept as raw digests and sizes, not as the manifest's JSON objects: at 65k images
+        # the parsed entries alone would cost ~30 MB for as long as the benchmark is open.
+        self.manifest = {key: value for key, value in manifest.items() if key != "files"}
+        files = manifest.get("files")
+        if not isinstance(files, dict):
+            raise BenchmarkError(f"{path / MANIFEST_NAME}: no file list")
+        self._files: dict[str, bytes] = {}
+        self._sizes = array("q")
+        for name, entry in files.items():
+            try:
+                digest, size = bytes.fromhex(entry["sha256"]), int(entry["bytes"])
+            except (KeyError, TypeError, ValueError):
+                raise BenchmarkError(
+                    f"{path / MANIFEST_NAME}: the entry of {name!r} is not a sha256 and a size"
+                ) from None
+            if len(digest) != 32:
+                raise BenchmarkError(f"{path / MANIFEST_NAME}: the sha256 of {name!r} is not 64 hex digits")
+            self._files[name] = digest
+            self._sizes.append(size)
 
     @classmethod
     def open(cls, path: Path | str, *, verify: Verify = "quick") -> Benchmark:
@@ -277,14 +296,14 @@ class Benchmark:
 
     def verify(self, *, full: bool = False) -> None:
         """Checks every listed file; raises BenchmarkError naming the first missing or altered one."""
-        for relative, entry in self._files.items():
+        for (relative, digest), expected_size in zip(self._files.items(), self._sizes, strict=True):
             file = self.path / relative
             try:
                 size = file.stat().st_size
             except FileNotFoundError as error:
                 raise BenchmarkError(f"{file}: missing (listed in {MANIFEST_NAME})") from error
             is_image = relative.startswith(IMAGES_DIR + "/")
-            if size != entry["bytes"] or ((full or not is_image) and sha256_file(file) != entry["sha256"]):
+            if size != expected_size or ((full or not is_image) and sha256_file(file) != digest.hex()):
                 raise BenchmarkError(f"{file}: altered (its sha256 or size differs from {MANIFEST_NAME})")
 
     @property
@@ -343,6 +362,6 @@ class Benchmark:
             data = file.read_bytes()
         except FileNotFoundError as error:
             raise BenchmarkError(f"{file}: missing ({what})") from error
-        if sha256_bytes(data) != self._files[relative]["sha256"]:
+        if hashlib.sha256(data).digest() != self._files[relative]:
             raise BenchmarkError(f"{file}: altered ({what}; its sha256 differs from {MANIFEST_NAME})")
         return data

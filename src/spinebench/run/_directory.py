@@ -120,8 +120,9 @@ class RunDirectory:
     def load_predictions(self, *, with_text: bool = True) -> dict[str, Prediction]:
         """The latest prediction per question. Cuts off a torn last line left by a crash.
 
-        `with_text=False` drops the raw responses, which resuming and scoring do not need: memory then stays
-        small however long the answers of a 65k-question run are.
+        `with_text=False` keeps only what resuming and scoring read (letters, stage, error): no responses,
+        reasoning, judge records, latencies or token counts. Memory then stays small however long the answers
+        of a 65k-question run are.
         """
         file = self.path / PREDICTIONS
         latest: dict[str, Prediction] = {}
