@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import weakref
-from array import array
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import pyarrow.parquet as pq
 from PIL import Image, UnidentifiedImageError
 
 from spinebench import __version__
+from spinebench.benchmark._files import FileList
 from spinebench.benchmark._question import (
     QUESTION_SCHEMA,
     Question,
@@ -237,6 +237,20 @@ def _move_into(staging: Path, out: Path) -> None:
     staging.rmdir()
 
 
+def _verify_files(path: Path, entries: dict[str, Any], *, full: bool) -> None:
+    """Checks every listed file's size (and sha256: all when `full`, else all but the images, which are
+    checked as they are read); raises BenchmarkError naming the first missing or altered one."""
+    for relative, entry in entries.items():
+        file = path / relative
+        try:
+            size = file.stat().st_size
+        except FileNotFoundError as error:
+            raise BenchmarkError(f"{file}: missing (listed in {MANIFEST_NAME})") from error
+        is_image = relative.startswith(IMAGES_DIR + "/")
+        if size != int(entry["bytes"]) or ((full or not is_image) and sha256_file(file) != entry["sha256"]):
+            raise BenchmarkError(f"{file}: altered (its sha256 or size differs from {MANIFEST_NAME})")
+
+
 def _write_atomic(target: Path, data: bytes) -> None:
     temporary = target.with_name(target.name + ".partial")
     temporary.write_bytes(data)
@@ -249,25 +263,12 @@ class Benchmark:
     def __init__(self, path: Path, manifest: dict[str, Any], manifest_sha256: str) -> None:
         self.path = path
         self.manifest_sha256 = manifest_sha256
-        # The file list is kept as raw digests and sizes, not as the manifest's JSON objects: at 65k images
-        # the parsed entries alone would cost ~30 MB for as long as the benchmark is open.
+        # The file list is held compactly (benchmark/_files.py), not as the manifest's parsed JSON objects.
         self.manifest = {key: value for key, value in manifest.items() if key != "files"}
         files = manifest.get("files")
         if not isinstance(files, dict):
             raise BenchmarkError(f"{path / MANIFEST_NAME}: no file list")
-        self._files: dict[str, bytes] = {}
-        self._sizes = array("q")
-        for name, entry in files.items():
-            try:
-                digest, size = bytes.fromhex(entry["sha256"]), int(entry["bytes"])
-            except (KeyError, TypeError, ValueError):
-                raise BenchmarkError(
-                    f"{path / MANIFEST_NAME}: the entry of {name!r} is not a sha256 and a size"
-                ) from None
-            if len(digest) != 32:
-                raise BenchmarkError(f"{path / MANIFEST_NAME}: the sha256 of {name!r} is not 64 hex digits")
-            self._files[name] = digest
-            self._sizes.append(size)
+        self._files = FileList(files, path / MANIFEST_NAME, IMAGES_DIR)
 
     @classmethod
     def open(cls, path: Path | str, *, verify: Verify = "quick") -> Benchmark:
@@ -290,21 +291,9 @@ class Benchmark:
                 f"(this SpineBench reads version {FORMAT_VERSION})"
             )
         benchmark = cls(path, manifest, sha256_bytes(raw))
-        images = sum(1 for name in benchmark._files if name.startswith(IMAGES_DIR + "/"))
-        benchmark.verify(full=verify == "full" or (verify == "auto" and images < FULL_VERIFY_BELOW_IMAGES))
+        full = verify == "full" or (verify == "auto" and benchmark._files.images < FULL_VERIFY_BELOW_IMAGES)
+        _verify_files(path, manifest["files"], full=full)
         return benchmark
-
-    def verify(self, *, full: bool = False) -> None:
-        """Checks every listed file; raises BenchmarkError naming the first missing or altered one."""
-        for (relative, digest), expected_size in zip(self._files.items(), self._sizes, strict=True):
-            file = self.path / relative
-            try:
-                size = file.stat().st_size
-            except FileNotFoundError as error:
-                raise BenchmarkError(f"{file}: missing (listed in {MANIFEST_NAME})") from error
-            is_image = relative.startswith(IMAGES_DIR + "/")
-            if size != expected_size or ((full or not is_image) and sha256_file(file) != digest.hex()):
-                raise BenchmarkError(f"{file}: altered (its sha256 or size differs from {MANIFEST_NAME})")
 
     @property
     def name(self) -> str:
@@ -362,6 +351,6 @@ class Benchmark:
             data = file.read_bytes()
         except FileNotFoundError as error:
             raise BenchmarkError(f"{file}: missing ({what})") from error
-        if hashlib.sha256(data).digest() != self._files[relative]:
+        if hashlib.sha256(data).digest() != self._files.sha256(relative):
             raise BenchmarkError(f"{file}: altered ({what}; its sha256 differs from {MANIFEST_NAME})")
         return data
