@@ -62,3 +62,10 @@ def test_a_malformed_entry_is_named(entry: object, complaint: str) -> None:
         BenchmarkError, match=rf"manifest\.json: the (entry|sha256) of 'images/x\.png' {complaint}"
     ):
         FileList({"images/x.png": entry}, Path("manifest.json"), "images")
+
+
+@pytest.mark.parametrize("name", ["../secret", "images/../../x.png", "/etc/passwd", "a\\b", "C:/x", ""])
+def test_a_name_outside_the_benchmark_folder_is_refused(name: str) -> None:
+    entry = {"sha256": "ab" * 32, "bytes": 1}
+    with pytest.raises(BenchmarkError, match="would lie outside the benchmark folder"):
+        FileList({name: entry}, Path("manifest.json"), "images")

@@ -3,13 +3,15 @@ full benchmark lists 65k images.
 
 Images are named by their content (`images/ab/<sha256><ext>`, as BenchmarkWriter stores them), so for them the
 name already says the digest: they are kept as 32 raw bytes each in one sorted block (with a byte naming the
-extension), found by bisection, and no Python object per file outlives the manifest's parsing. Any other
-entry (the question table, extra files, an image named otherwise) sits in a plain dict.
+extension) and found through a table of where each 16-bit prefix starts, so no Python object per file
+outlives the manifest's parsing. Any other entry (the question table, extra files, an image named otherwise)
+sits in a plain dict.
 """
 
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -18,6 +20,7 @@ from spinebench.errors import BenchmarkError
 
 _DIGEST: Final = 32
 _HEX: Final = 2 * _DIGEST
+_PREFIXES: Final = 1 << 16
 
 
 class FileList:
@@ -34,10 +37,19 @@ class FileList:
             extension = self._addressed_extension(name, digest)
             if extension is not None and len(extensions) < 256:
                 addressed.append((digest, extensions.setdefault(extension, len(extensions))))
+            elif not _inside(name):
+                raise BenchmarkError(f"{manifest}: the file {name!r} would lie outside the benchmark folder")
             else:
                 self._other[name] = digest
         addressed.sort()
         self._digests = _Digests(b"".join(digest for digest, _ in addressed))
+        # Where the digests of each 16-bit prefix start (512 KB whatever the size): a lookup reads one or two.
+        starts = array("q", bytes(8 * (_PREFIXES + 1)))
+        for digest, _ in addressed:
+            starts[int.from_bytes(digest[:2], "big") + 1] += 1
+        for prefix in range(_PREFIXES):
+            starts[prefix + 1] += starts[prefix]
+        self._starts = starts
         self._extension_codes = bytes(code for _, code in addressed)
         self._extensions = list(extensions)
         self.images = len(addressed) + sum(1 for name in self._other if name.startswith(self._prefix))
@@ -57,8 +69,10 @@ class FileList:
         if parsed is None:
             return None
         digest, extension = parsed
-        at = bisect.bisect_left(self._digests, digest)
-        while at < len(self._digests) and self._digests[at] == digest:
+        prefix = int.from_bytes(digest[:2], "big")
+        at, end = self._starts[prefix], self._starts[prefix + 1]
+        at = bisect.bisect_left(self._digests, digest, at, end)
+        while at < end and self._digests[at] == digest:
             if self._extensions[self._extension_codes[at]] == extension:
                 return digest
             at += 1
@@ -112,3 +126,10 @@ def _entry_digest(name: str, entry: Any, manifest: Path) -> bytes:
     if len(digest) != _DIGEST:
         raise BenchmarkError(f"{manifest}: the sha256 of {name!r} is not 64 hex digits")
     return digest
+
+
+def _inside(name: str) -> bool:
+    """Whether a listed name stays inside the benchmark folder (relative, no `..`, forward slashes only)."""
+    parts = name.split("/")
+    relative = bool(name) and not name.startswith("/") and ":" not in parts[0]
+    return relative and "\\" not in name and ".." not in parts

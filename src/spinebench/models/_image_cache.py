@@ -37,14 +37,19 @@ class AsSentImageCache:
 
     def __init__(self, root: Path, max_side: int, quality: int) -> None:
         self.folder = root / f"jpeg-side{max_side}-q{quality}-pillow{PIL.__version__}"
+        self._prefix = str(self.folder) + os.sep  # string joins: this runs once per question
         self._writable = True
 
     def path(self, source_sha256: str) -> Path:
-        return self.folder / source_sha256[:2] / f"{source_sha256}.jpg"
+        return Path(self._file(source_sha256))
+
+    def _file(self, source_sha256: str) -> str:
+        return f"{self._prefix}{source_sha256[:2]}{os.sep}{source_sha256}.jpg"
 
     def get(self, source_sha256: str) -> bytes | None:
         try:
-            data = self.path(source_sha256).read_bytes()
+            with open(self._file(source_sha256), "rb") as handle:
+                data = handle.read()
         except OSError:  # not there yet (or unreadable: converted again)
             return None
         return data if data.startswith(_JPEG_MAGIC) else None
