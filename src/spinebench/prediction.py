@@ -7,7 +7,7 @@ other.
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -49,19 +49,54 @@ class Prediction:
         record = json.loads(line)
         if not isinstance(record, dict) or "question_id" not in record:
             raise ValueError("not a prediction record")
-        letters = tuple(record.get("letters") or ())
-        if not with_text:
-            # What resuming and scoring read (letters, stage, error), held as small as can be: a 65k-question
-            # run keeps every prediction in memory while it is scored.
+        record["letters"] = tuple(record.get("letters") or ())
+        if not with_text:  # what resuming and scoring read: letters, stage, error (see LeanPredictions)
             for name in _TEXT_AND_ACCOUNTING:
                 record[name] = None
-            letters = _SHARED_LETTERS.setdefault(letters, letters) if len(_SHARED_LETTERS) < 4096 else letters
-            if isinstance(record.get("stage"), str):
-                record["stage"] = sys.intern(record["stage"])
-        record["letters"] = letters
         return cls(**record)
 
 
+class LeanPredictions(Mapping[str, Prediction]):
+    """Predictions without their text, as resuming and scoring read them: per question, a code into the few
+    distinct outcomes (letters, stage, error, attempts) a run has.
+
+    A 65k-question run keeps every answer in memory while it is scored: as Prediction objects they would
+    cost ~240 bytes each, here ~100 (the question id and a small shared integer). Reading one gives a fresh
+    Prediction with no response, reasoning, judge record, latency or token counts.
+    """
+
+    def __init__(self) -> None:
+        self._codes: dict[str, int] = {}
+        self._outcomes: dict[_Outcome, int] = {}
+        self._table: list[_Outcome] = []
+
+    def add(self, prediction: Prediction) -> None:
+        """Records `prediction` for its question (the latest added wins)."""
+        error = None if prediction.error is None else tuple(sorted(prediction.error.items()))
+        outcome = (prediction.letters, prediction.stage, error, prediction.attempts)
+        code = self._outcomes.get(outcome)
+        if code is None:
+            code = self._outcomes[outcome] = len(self._table)
+            self._table.append(outcome)
+        self._codes[prediction.question_id] = code
+
+    def __getitem__(self, question_id: str) -> Prediction:
+        letters, stage, error, attempts = self._table[self._codes[question_id]]
+        return Prediction(
+            question_id, None, letters, stage, None if error is None else dict(error), attempts=attempts
+        )
+
+    def __contains__(self, question_id: object) -> bool:
+        return question_id in self._codes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+
+_Outcome = tuple[tuple[str, ...], "Stage | None", "tuple[tuple[str, str], ...] | None", int]
 _FIELDS = tuple(f.name for f in fields(Prediction))
 _TEXT_AND_ACCOUNTING = (
     "response",
@@ -72,5 +107,3 @@ _TEXT_AND_ACCOUNTING = (
     "input_tokens",
     "output_tokens",
 )
-# One tuple object per distinct answer ("A",), ("B", "D") ... shared by the predictions read without text.
-_SHARED_LETTERS: dict[tuple[str, ...], tuple[str, ...]] = {}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from spinebench.errors import RunDirectoryError
-from spinebench.prediction import Prediction
+from spinebench.prediction import LeanPredictions, Prediction
 
 PREDICTIONS: Final = "predictions.jsonl"
 RUN_JSON: Final = "run.json"
@@ -117,7 +117,7 @@ class RunDirectory:
     def write_scores(self, scores: Mapping[str, Any]) -> None:
         _write_json_atomic(self.path / SCORES_JSON, scores)
 
-    def load_predictions(self, *, with_text: bool = True) -> dict[str, Prediction]:
+    def load_predictions(self, *, with_text: bool = True) -> Mapping[str, Prediction]:
         """The latest prediction per question. Cuts off a torn last line left by a crash.
 
         `with_text=False` keeps only what resuming and scoring read (letters, stage, error): no responses,
@@ -125,7 +125,7 @@ class RunDirectory:
         of a 65k-question run are.
         """
         file = self.path / PREDICTIONS
-        latest: dict[str, Prediction] = {}
+        latest: dict[str, Prediction] | LeanPredictions = {} if with_text else LeanPredictions()
         if not file.exists():
             return latest
         good_end = 0
@@ -139,7 +139,10 @@ class RunDirectory:
                     if not handle.peek(1):  # torn write at the end: the only damage a crash can do
                         break
                     raise RunDirectoryError(f"{file}: line {number} is not a prediction ({error})") from error
-                latest[prediction.question_id] = prediction
+                if isinstance(latest, LeanPredictions):
+                    latest.add(prediction)
+                else:
+                    latest[prediction.question_id] = prediction
                 good_end += len(raw)
             size = handle.seek(0, os.SEEK_END)
         if good_end < size:

@@ -13,7 +13,7 @@ import dataclasses
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -307,7 +307,7 @@ def variants(question: Question, settings: EvalSettings) -> list[Question]:
     return asked
 
 
-def _todo(benchmark: Benchmark, settings: EvalSettings, done: dict[str, Prediction]) -> Iterator[Question]:
+def _todo(benchmark: Benchmark, settings: EvalSettings, done: Mapping[str, Prediction]) -> Iterator[Question]:
     for question in benchmark.iter_questions(settings.subset):
         for variant in variants(question, settings):
             previous = done.get(variant.id)
