@@ -21,8 +21,8 @@ from spinebench.stats import (
     WILSON_CLUSTER,
     BootstrapSettings,
     FloatArray,
+    IntArray,
     bootstrap_ratios,
-    minority_clusters,
     percentile_intervals,
     wilson_cluster,
 )
@@ -68,21 +68,28 @@ class Columns:
         n_clusters, n_columns = len(self.clusters), len(self.keys)
         if not n_columns:
             return {}, None
-        cells = np.frombuffer(self._clusters, dtype=np.int64) * n_columns + np.frombuffer(
+        # Sums per (cluster, cell) for the pairs that occur only: a dense clusters x cells table would be
+        # 40k x 100 numbers, several times over, for the full benchmark.
+        pairs = np.frombuffer(self._clusters, dtype=np.int64) * n_columns + np.frombuffer(
             self._columns, dtype=np.int64
         )
-        size = n_clusters * n_columns
+        present, where = np.unique(pairs, return_inverse=True)
         values = np.frombuffer(self._values, dtype=np.float64)
-        numerators = np.bincount(cells, weights=values, minlength=size).astype(np.float64)
-        numerators = numerators.reshape(n_clusters, n_columns)
-        denominators = np.bincount(cells, minlength=size).reshape(n_clusters, n_columns).astype(np.float64)
-        found = clustered_wilson(numerators, denominators, settings)
+        sums: FloatArray = np.bincount(where, weights=values, minlength=present.size).astype(np.float64)
+        counts = np.bincount(where, minlength=present.size).astype(np.float64)
+        pair_cluster, pair_column = np.divmod(present, n_columns)
+        found = _wilson_cells(pair_column, sums, counts, n_columns, settings)
         result = {key: found[k] for key, k in self.keys.items()}
         sdd, sll = self.keys.get(("tasks", "SDD", "accuracy")), self.keys.get(("tasks", "SLL", "accuracy"))
         parts = [sdd, sll] if sdd is not None and sll is not None else []
         # One bootstrap for every combined score: the overall's two parts and the `extra` ratio columns
         # (balanced accuracy, macro-F1) come from the same resamples (drawing them is the costly part).
-        tops, bottoms = [numerators[:, parts]], [denominators[:, parts]]
+        part_sums, part_counts = np.zeros((n_clusters, len(parts))), np.zeros((n_clusters, len(parts)))
+        for k, column in enumerate(parts):
+            chosen = pair_column == column
+            part_sums[pair_cluster[chosen], k] = sums[chosen]
+            part_counts[pair_cluster[chosen], k] = counts[chosen]
+        tops, bottoms = [part_sums], [part_counts]
         if extra is not None:
             tops.append(extra[0])
             bottoms.append(extra[1])
@@ -91,7 +98,7 @@ class Columns:
         if parts and samples is not None:
             # Overall from the same resamples as its two parts, so its interval respects their correlation.
             ci = percentile_intervals(samples[:, :2].mean(axis=1, keepdims=True), settings.level)[0]
-            both = int((denominators[:, parts].sum(axis=1) > 0).sum())
+            both = int((part_counts.sum(axis=1) > 0).sum())
             result[("overall",)] = CellInterval(None if ci is None else ci.rounded(), BOOTSTRAP_CLUSTER, both)
         rest = None if samples is None or extra is None else samples[:, len(parts) :]
         return result, rest
@@ -102,13 +109,27 @@ def clustered_wilson(
 ) -> list[CellInterval]:
     """Wilson's interval at the clustered effective size for each column of per-cluster sums of values in
     [0, 1] (`numerators`) over per-cluster question counts (`denominators`), both [clusters, columns]."""
-    questions = denominators.sum(axis=0)
-    clusters = (denominators > 0).sum(axis=0)
+    clusters_at, columns_at = np.nonzero(denominators > 0)  # row by row: clusters in order within a column
+    top, bottom = numerators[clusters_at, columns_at], denominators[clusters_at, columns_at]
+    return _wilson_cells(columns_at, top, bottom, numerators.shape[1], settings)
+
+
+def _wilson_cells(
+    column: IntArray, top: FloatArray, bottom: FloatArray, n_columns: int, settings: BootstrapSettings
+) -> list[CellInterval]:
+    """`clustered_wilson` from the (cluster, column) pairs that hold questions: each pair's column, sum and
+    question count, clusters in order within each column (so every sum adds in the order a dense
+    clusters x columns table would, and gives the same bits)."""
+    questions: FloatArray = np.bincount(column, weights=bottom, minlength=n_columns).astype(np.float64)
+    clusters: FloatArray = np.bincount(column, minlength=n_columns).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = numerators.sum(axis=0) / questions
-        residual = numerators - mean * denominators
-        variance = clusters / (clusters - 1) * (residual**2).sum(axis=0) / questions**2
-    minority = minority_clusters(numerators, denominators)
+        mean = np.bincount(column, weights=top, minlength=n_columns) / questions
+        residual = top - mean[column] * bottom
+        variance = clusters / (clusters - 1) * np.bincount(column, residual**2, n_columns) / questions**2
+    # Clusters holding a right answer, or holding a wrong one, whichever is fewer (see minority_clusters).
+    right = np.bincount(column, top > 1e-12, n_columns)
+    wrong = np.bincount(column, top < bottom - 1e-12, n_columns)
+    minority = np.minimum(right, wrong)
     found = wilson_cluster(mean, questions, variance, clusters, settings.level, minority_clusters=minority)
     return [
         CellInterval(
@@ -117,7 +138,7 @@ def clustered_wilson(
             int(clusters[k]),
             round(float(found.design_effect[k]), 4) if questions[k] > 0 else None,
         )
-        for k in range(numerators.shape[1])
+        for k in range(n_columns)
     ]
 
 
