@@ -18,7 +18,14 @@ from spinebench.taxonomy import GRADING_TASK, LETTERS, LEVELS, PAPER_TASKS, TASK
 
 if TYPE_CHECKING:  # metrics reads run outputs; the runner imports metrics, so no runtime import back
     from spinebench.prediction import Prediction
-from spinebench.metrics._cells import METHODS, CellInterval, Columns, cluster_name_of, fill_cell
+from spinebench.metrics._cells import (
+    METHODS,
+    CellInterval,
+    Columns,
+    cluster_key,
+    cluster_name_of,
+    fill_cell,
+)
 from spinebench.metrics._classwise import BOOTSTRAP_CLUSTER, ClassTally, LevelTally
 from spinebench.metrics._outcome import BREAKDOWNS, SLL_METRICS, Outcome, Tally, outcomes
 from spinebench.metrics._rotation import ROTATION_MARK, rotations, split_rotation_id
@@ -73,14 +80,13 @@ def score_run(
     graded: list[Question] = []
     classes, levels = ClassTally(), LevelTally()
     known_patients: set[bool] = set()
-    every_cluster: set[str] = set()
+    unscored_clusters: set[bytes] = set()  # clusters seen only in questions not scored, found at the end
     for outcome in outcomes(questions, predictions):
         question = outcome.question
         known_patients.add(question.patient is not None)
-        # One string per question, shared by every container that keys on it (a property makes a new one
-        # per call: at 65k questions the copies would outweigh the scores).
-        cluster = question.cluster
-        every_cluster.add(cluster)
+        cluster = question.cluster  # once: the property builds a new string per call
+        if not outcome.scored:
+            unscored_clusters.add(cluster_key(cluster))
         tasks[question.task].add(outcome)
         groups: list[tuple[str, ...]] = [("tasks", question.task)]
         if question.task == GRADING_TASK:
@@ -172,7 +178,8 @@ def score_run(
     scores["bootstrap"] = settings.describe(cluster)
     scores["intervals"] = {
         "cluster": cluster,
-        "clusters": len(every_cluster),  # over all the run's questions; cells count their scored ones
+        # Over all the run's questions (every scored question's cluster is in `columns`); cells count theirs.
+        "clusters": len(columns.clusters) + len(unscored_clusters - columns.clusters.keys()),
         "level": settings.level,
         "few_clusters_below": FEW_CLUSTERS,
         "methods": METHODS,

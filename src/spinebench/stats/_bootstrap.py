@@ -20,13 +20,13 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-# Resamples are drawn in blocks of at most this many weights (8 MB), so that memory stays flat for large
+# Resamples are drawn in blocks of at most this many weights (4 MB), so that memory stays flat for large
 # benchmarks (1000 resamples x 65k clusters would be 520 MB). The block size depends on the cluster count
 # alone, never on memory, so the same inputs give the same bytes. The scores' intervals bootstrap counts
 # (right answers, questions, confusion cells): integer sums are exact in any order, so for them the block
 # size cannot change a bit (tests/stats check this); a mean of fractional values (an SLL F1 difference)
 # could differ in its last bits between block sizes, which is why the size is fixed by the clusters.
-_BLOCK_WEIGHTS: Final = 1 << 20
+_BLOCK_WEIGHTS: Final = 1 << 19
 _MAX_BLOCK_ROWS: Final = 100
 
 
