@@ -13,7 +13,9 @@ in the cache (every later run, any model). Peak RSS is per process, so comparabl
 
 Prints questions/second, harness CPU ms per question (user + system of this process, from after start-up to
 the scores) and peak RSS, then the marginal CPU per question between the first and last size, which
-removes fixed costs. Target (issue 18): at most 1 ms at the margin, and peak RSS flat in N.
+removes fixed costs, and the peak RSS growth per 1,000 questions. Targets (issue 18): at most 1 ms at the
+margin, peak RSS under 300 MB at 64,878 questions and growing by less than 1 MB per 1,000. ../shared/perf/
+run_sb.sh measures the same against its faster stub, as the peer harnesses were measured.
 """
 
 from __future__ import annotations
@@ -145,6 +147,7 @@ def main() -> None:
     print(f"model {args.model}, concurrency {args.concurrency}, a distinct image per question")
     print(f"{'questions':>10} {'cache':>6} {'q/s':>8} {'CPU ms/q':>9} {'peak RSS MB':>12}")
     cpu: dict[str, dict[int, float]] = {"cold": {}, "warm": {}}
+    rss: dict[str, dict[int, float]] = {"cold": {}, "warm": {}}
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as temp:
             generate(Path(temp) / "bench", size)  # here, so the measured process only evaluates
@@ -157,6 +160,7 @@ def main() -> None:
                 )  # fmt: skip
                 row = json.loads(child.stdout.strip().splitlines()[-1])
                 cpu[state][size] = row["cpu_ms_per_question"] * size
+                rss[state][size] = row["peak_rss_mb"]
                 print(
                     f"{row['questions']:>10} {state:>6} {row['questions_per_s']:>8.0f} "
                     f"{row['cpu_ms_per_question']:>9.3f} {row['peak_rss_mb']:>12.1f}"
@@ -165,7 +169,11 @@ def main() -> None:
         first, last = args.sizes[0], args.sizes[-1]
         for state, totals in cpu.items():
             margin = (totals[last] - totals[first]) / (last - first)
-            print(f"marginal CPU per question, {first} -> {last}, {state}: {margin:.3f} ms")
+            growth = 1000 * (rss[state][last] - rss[state][first]) / (last - first)
+            print(
+                f"{state}, {first} -> {last}: marginal CPU {margin:.3f} ms per question, "
+                f"peak RSS {growth:+.2f} MB per 1,000 questions"
+            )
 
 
 if __name__ == "__main__":
