@@ -258,7 +258,11 @@ def _write_atomic(target: Path, data: bytes) -> None:
 
 
 class Benchmark:
-    """A benchmark directory opened for reading. Questions stream from parquet in row-group batches."""
+    """A benchmark directory opened for reading. Questions stream from parquet in row-group batches.
+
+    `manifest` is manifest.json without its file list, which is held apart and small (`has_file`,
+    `read_file`, `read_image` check against it).
+    """
 
     def __init__(self, path: Path, manifest: dict[str, Any], manifest_sha256: str) -> None:
         self.path = path
