@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spinebench.imaging import ImagingOptions, encode_png, standardise
+from spinebench.imaging import ImagingOptions, encode_png, encode_rgb_png, standardise, standardise_display
 from spinebench.synth.dicom import write_dicom
 
 Maker = Callable[[Path], Path]
@@ -166,4 +166,12 @@ CASES: dict[str, tuple[Maker, ImagingOptions, str]] = {
 def test_standardised_bytes_match_the_recorded_digest(name: str, tmp_path: Path) -> None:
     make, options, expected = CASES[name]
     digest = hashlib.sha256(encode_png(standardise(make(tmp_path), options=options))).hexdigest()
+    assert digest == expected
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_catalogue_path_writes_the_same_bytes(name: str, tmp_path: Path) -> None:
+    # The catalogue keeps grey images grey and encodes them with spinebench.png: its bytes must be these too.
+    make, options, expected = CASES[name]
+    digest = hashlib.sha256(encode_rgb_png(standardise_display(make(tmp_path), options=options))).hexdigest()
     assert digest == expected

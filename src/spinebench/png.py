@@ -59,16 +59,7 @@ def _filtered_rows(grey: NDArray[np.uint8]) -> NDArray[np.uint8]:
     np.subtract(grey[1:], grey[:-1], out=up[1:])
     sub[:, 0] = grey[:, 0]  # the pixel left of the first is zero
     np.subtract(grey[:, 1:], grey[:, :-1], out=sub[:, 1:])
-    above = np.zeros((height, width + 1), dtype=np.int16)  # column 0: the zero left of the first pixel
-    above[1:, 1:] = grey[:-1]
-    a = np.zeros((height, width), dtype=np.int16)
-    a[:, 1:] = grey[:, :-1]
-    b, c = above[:, 1:], above[:, :-1]
-    p, q = b - c, a - c  # Paeth distances: pa = |b - c|, pb = |a - c|, pc = |a + b - 2c| = |p + q|
-    pc = np.abs(p + q)
-    pa, pb = np.abs(p), np.abs(q)
-    predictor = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
-    np.subtract(grey, predictor.astype(np.uint8), out=paeth)
+    _paeth(grey, paeth)
     # |signed byte| of each output byte (v for v < 128, else 256 - v; int8 -128 reads back as 128); the RGB
     # row costs three times its grey row, so the choice is the same.
     costs = np.abs(candidates.view(np.int8)).view(np.uint8).sum(axis=2, dtype=np.uint32)
@@ -76,8 +67,39 @@ def _filtered_rows(grey: NDArray[np.uint8]) -> NDArray[np.uint8]:
     rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
     rows[:, 0] = _FILTER_CODES[choice]
     chosen = candidates[choice, np.arange(height)]
-    rows[:, 1:] = np.repeat(chosen, 3, axis=1)  # several times faster than a broadcast into (h, w, 3)
+    # One strided copy per channel: several times faster than np.repeat or a broadcast into (h, w, 3).
+    rgb = rows[:, 1:].reshape(height, width, 3)
+    for channel in range(3):
+        rgb[:, :, channel] = chosen
     return rows.reshape(-1)
+
+
+def _paeth(grey: NDArray[np.uint8], out: NDArray[np.uint8]) -> None:
+    """The Paeth filter's output, written to `out`: x minus whichever of left (a), above (b), above-left (c)
+    is nearest to a + b - c, ties going to a, then b."""
+    # Outside the image a, b and c are zero, so the first row's predictor is always a (its distance is
+    # |b - c| = 0) and the first column's is b (|a - c| = 0 is the least distance; on a tie a = 0 = b).
+    out[0, 0] = grey[0, 0]
+    np.subtract(grey[0, 1:], grey[0, :-1], out=out[0, 1:])
+    np.subtract(grey[1:, 0], grey[:-1, 0], out=out[1:, 0])
+    x, a, b, c = grey[1:, 1:], grey[1:, :-1], grey[:-1, 1:], grey[:-1, :-1]
+    pa = np.subtract(b, c, dtype=np.int16)  # |b - c|, |a - c| and |a + b - 2c|, in place
+    pb = np.subtract(a, c, dtype=np.int16)
+    pc = np.add(pa, pb)
+    np.abs(pc, out=pc)
+    np.abs(pa, out=pa)
+    np.abs(pb, out=pb)
+    not_a = pa > np.minimum(pb, pc)
+    not_b = pb > pc
+    # The predictor by masked arithmetic (a 0/1 mask times a wrapped difference), not np.where: branch-free
+    # passes over uint8, about six times faster on radiographs.
+    predictor = np.subtract(c, b)
+    predictor *= not_b.view(np.uint8)
+    predictor += b  # c where not_b, else b
+    predictor -= a
+    predictor *= not_a.view(np.uint8)
+    predictor += a
+    np.subtract(x, predictor, out=out[1:, 1:])
 
 
 def _chunk(kind: bytes, data: bytes | memoryview) -> bytes:
