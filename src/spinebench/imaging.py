@@ -47,6 +47,7 @@ __all__ = [
 
 _T = TypeVar("_T", bound=np.generic)
 _DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
+_LOOKUP_BAND = 1 << 16  # indices per np.take call in `_look_up`
 # Level 3 measured ~3x faster than 6 on radiographs for files ~2% larger; any fixed level is deterministic.
 _PNG_COMPRESS_LEVEL = 3
 # Attributes that drive the grey-level transforms of one frame; enhanced objects may override them per frame.
@@ -343,11 +344,23 @@ def _grey_to_pixels(
         # Stored values index a table from 0 directly: no full-size array of offsets is built.
         table = np.zeros(high + 1, dtype=np.uint8)
         table[low:] = pixels
-        looked_up: NDArray[np.uint8] = np.take(table, arr)
-        return looked_up
+        return _look_up(table, arr)
     offsets = np.subtract(arr, low, dtype=np.intp)
     shifted: NDArray[np.uint8] = np.take(pixels, offsets)
     return shifted
+
+
+def _look_up(table: NDArray[np.uint8], indices: NDArray[Any]) -> NDArray[np.uint8]:
+    """`table[indices]` for indices known to lie in the table, 64k of them at a time."""
+    # np.take first casts all the indices to intp: 27 MB for a 2048 x 1638 radiograph, whose fresh pages cost
+    # more than the lookup. A band of 64k indices stays in cache; "clip" lets take write to `out` unbuffered
+    # and never applies, as every index is in range.
+    out = np.empty(indices.shape, dtype=np.uint8)
+    flat_in, flat_out = indices.reshape(-1), out.reshape(-1)
+    for start in range(0, flat_in.size, _LOOKUP_BAND):
+        band = slice(start, start + _LOOKUP_BAND)
+        np.take(table, flat_in[band], out=flat_out[band], mode="clip")
+    return out
 
 
 def _frame_view(ds: Dataset, index: int) -> Dataset:
