@@ -12,6 +12,7 @@ Outputs are built from pixel arrays only and `encode_png` writes no ancillary ch
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -335,8 +336,14 @@ def _grey_to_pixels(
     values = apply_modality_lut(levels, view).astype(np.float64)
     unit = _apply_voi(values, view) if options.use_stored_window else None
     if unit is None:
-        sample = _subsample(values) if low is None else values[_subsample(arr).astype(np.int64) - low]
-        unit = _stretch(values, sample, options.fallback_percentiles)
+        percentiles = options.fallback_percentiles
+        if low is not None:
+            # The sample's values are the table's, each as often as its level occurs: counting the levels
+            # finds the percentiles without sorting millions of floats (the whole image below 4M pixels).
+            bounds = _level_bounds(values, _level_counts(_subsample(arr), low, values.size), percentiles)
+        else:
+            bounds = _sample_bounds(_subsample(values), percentiles)
+        unit = _stretch(values, *bounds)
     pixels = _quantise(1.0 - unit if invert else unit)
     if low is None:
         return pixels
@@ -419,15 +426,55 @@ def _subsample(array: NDArray[_T]) -> NDArray[_T]:
     return array[::step, ::step]
 
 
-def _stretch(
-    values: NDArray[np.float64], sample: NDArray[np.float64], percentiles: tuple[float, float]
-) -> NDArray[np.float64]:
-    """Linear map of the sample's robust range to [0, 1]; a constant image becomes all zeros."""
-    finite = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+def _sample_bounds(sample: NDArray[np.float64], percentiles: tuple[float, float]) -> tuple[float, float]:
+    """The sample's robust range: its percentiles, or its min and max where those coincide."""
     sample = np.nan_to_num(sample, nan=0.0, posinf=0.0, neginf=0.0)
     low, high = (float(v) for v in np.percentile(sample, percentiles))
     if high <= low:
         low, high = float(sample.min()), float(sample.max())
+    return low, high
+
+
+def _level_bounds(
+    values: NDArray[np.float64], counts: NDArray[np.intp], percentiles: tuple[float, float]
+) -> tuple[float, float]:
+    """`_sample_bounds` of the sample holding `counts[k]` copies of `values[k]`, without building it."""
+    finite = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    order = np.argsort(finite, kind="stable")
+    ranked = finite[order]
+    ends = np.cumsum(counts[order])  # ends[j]: one past the last sorted position that holds ranked[j]
+    last = int(ends[-1]) - 1
+    bounds = []
+    for percentile in percentiles:
+        # np.percentile's default ("linear") method operation for operation, so the float is the same
+        # (numpy/lib/_function_base_impl.py: _quantile, _get_indexes, _get_gamma, _lerp): the sorted sample
+        # at floor((n - 1) q) and the next position (both the last one at q = 1), and the fraction between.
+        index = last * (percentile / 100)
+        below = min(math.floor(index), last)
+        a, b = (float(ranked[rank]) for rank in np.searchsorted(ends, [below, min(below + 1, last)], "right"))
+        weight = index - below
+        difference = b - a
+        bounds.append(b - difference * (1 - weight) if weight >= 0.5 else a + difference * weight)
+    low, high = bounds
+    if high <= low:
+        present = finite[counts > 0]
+        low, high = float(present.min()), float(present.max())
+    return low, high
+
+
+def _level_counts(levels: NDArray[Any], low: int, size: int) -> NDArray[np.intp]:
+    """How often each level low .. low + size - 1 occurs, 64k pixels at a time (see `_look_up`)."""
+    counts = np.zeros(size, dtype=np.intp)
+    flat = levels.reshape(-1)
+    for start in range(0, flat.size, _LOOKUP_BAND):
+        offsets = np.subtract(flat[start : start + _LOOKUP_BAND], low, dtype=np.intp)
+        counts += np.bincount(offsets, minlength=size)
+    return counts
+
+
+def _stretch(values: NDArray[np.float64], low: float, high: float) -> NDArray[np.float64]:
+    """Linear map of [low, high] to [0, 1]; with no range, all zeros."""
+    finite = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
     if high <= low:
         return np.zeros_like(finite)
     return np.clip((finite - low) / (high - low), 0.0, 1.0)
