@@ -36,9 +36,7 @@ def grey_as_rgb_png(grey: Image.Image, compress_level: int) -> bytes:
     if grey.mode != "L":
         raise ValueError(f"expected a grey (L) image, got mode {grey.mode}")
     width, height = grey.size
-    filtered = _filtered_rows(np.asarray(grey))
-    compressor = zlib.compressobj(compress_level, zlib.DEFLATED, 15, 9, zlib.Z_FILTERED)
-    stream = compressor.compress(filtered.data) + compressor.flush()
+    stream = _deflate(_filtered_rows(np.asarray(grey)), compress_level)
     chunk_size = max(ImageFile.MAXBLOCK, width * 4)
     parts = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))]
     view = memoryview(stream)
@@ -46,6 +44,12 @@ def grey_as_rgb_png(grey: Image.Image, compress_level: int) -> bytes:
         parts.append(_chunk(b"IDAT", view[start : start + chunk_size]))
     parts.append(_chunk(b"IEND", b""))
     return b"".join(parts)
+
+
+def _deflate(filtered: NDArray[np.uint8], compress_level: int) -> bytes:
+    """The zlib stream of the filtered scanlines, with Pillow's settings."""
+    compressor = zlib.compressobj(compress_level, zlib.DEFLATED, 15, 9, zlib.Z_FILTERED)
+    return compressor.compress(filtered.data) + compressor.flush()
 
 
 def _filtered_rows(grey: NDArray[np.uint8]) -> NDArray[np.uint8]:
