@@ -32,7 +32,8 @@ _FILTER_CODES = np.array([0, 2, 1, 4], dtype=np.uint8)
 
 def grey_as_rgb_png(grey: Image.Image, compress_level: int) -> bytes:
     """PNG bytes identical to `grey.convert("RGB").save(buffer, "PNG", compress_level=..., optimize=False)`
-    for a fresh image (no info chunks)."""
+    for a fresh image (no info chunks), at any level but 0 (whose stored blocks follow how Pillow splits its
+    input)."""
     if grey.mode != "L":
         raise ValueError(f"expected a grey (L) image, got mode {grey.mode}")
     width, height = grey.size
