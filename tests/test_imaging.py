@@ -249,11 +249,30 @@ def test_bits_outside_bits_stored_are_ignored(tmp_path: Path) -> None:
     write_dicom(clean, phantom(), **PATIENT, **UIDS)
     ds = pydicom.dcmread(clean)
     # Quirk: old modalities kept overlay planes in the unused high bits of 12-bit data.
-    dirty_values = ds.pixel_array | np.uint16(0xA000)
+    dirty_values = ds.pixel_array.copy()
+    dirty_values[::2] |= np.uint16(0xA000)  # on some rows only: a constant offset would stretch away
     ds.PixelData = dirty_values.tobytes()
     dirty = tmp_path / "dirty.dcm"
     ds.save_as(dirty)
     assert np.array_equal(pixels_of(standardise(dirty)), pixels_of(standardise(clean)))
+
+
+def test_signed_values_kept_in_bits_stored_only_are_sign_extended(tmp_path: Path) -> None:
+    signed = (phantom().astype(np.int16) - 2048).astype(np.int16)  # 12-bit signed values
+    clean = tmp_path / "clean.dcm"
+    write_dicom(clean, signed, modality="CT", **PATIENT, **UIDS)
+    ds = pydicom.dcmread(clean)
+    # Quirk: some writers store a negative 12-bit value with its upper four bits clear (-5 as 0x0FFB).
+    ds.PixelData = (signed.view(np.uint16) & np.uint16(0x0FFF)).tobytes()
+    unextended = tmp_path / "unextended.dcm"
+    ds.save_as(unextended)
+    assert np.array_equal(pixels_of(standardise(unextended)), pixels_of(standardise(clean)))
+    # Overlay bits above the sign bit, on some pixels only, read the same as well.
+    overlaid = signed.view(np.uint16).copy()
+    overlaid[::3] |= np.uint16(0x5000)
+    ds.PixelData = overlaid.tobytes()
+    ds.save_as(unextended)
+    assert np.array_equal(pixels_of(standardise(unextended)), pixels_of(standardise(clean)))
 
 
 @pytest.mark.parametrize(("compression", "tolerance"), [("rle", 0), ("jpeg2000", 0), ("jpeg-baseline", 12)])

@@ -28,7 +28,14 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi, apply_windowing
 from pydicom.pixels.utils import get_nr_frames, pixel_array
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000TransferSyntaxes,
+    JPEGLSTransferSyntaxes,
+)
 
 from spinebench.errors import SpineBenchError
 from spinebench.png import grey_as_rgb_png
@@ -304,7 +311,13 @@ def _dicom_to_pixels(
         raise ImageDecodeError(f"{path}: frame {frame} does not exist (the file has {frames} frame(s))")
     # Decodes just this frame; YBR_* colour is converted to RGB by pydicom, and values outside BitsStored
     # (quirk: overlay bits in the unused high bits, signed data stored in 16 bits) are masked/sign-extended.
-    arr = pixel_array(ds, index=index)
+    # pydicom does the latter by copying and shifting every frame; for one-sample images it is done here, and
+    # only to a frame that has such values.
+    if int(ds.get("SamplesPerPixel", 1) or 1) == 1:
+        arr = pixel_array(ds, index=index, view_only=True, correct_unused_bits=False)
+        arr = _within_bits_stored(arr, ds)
+    else:
+        arr = pixel_array(ds, index=index)
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
     if photometric == "PALETTE COLOR":
         # Quirk: palette colour (some US/secondary captures) is an index image plus a colour LUT.
@@ -317,6 +330,30 @@ def _dicom_to_pixels(
         return _quantise(arr.astype(np.float64) / top)
     # Quirk: MONOCHROME1 (many CR/DX radiographs) shows low values as white; flip so bone is bright.
     return _grey_to_pixels(arr, _frame_view(ds, index), options, invert=photometric == "MONOCHROME1")
+
+
+def _within_bits_stored(arr: NDArray[Any], ds: Dataset) -> NDArray[Any]:
+    """What pydicom's `correct_unused_bits` makes of a frame: the bits above BitsStored dropped (unsigned)
+    or replaced by the sign bit (signed), by shifting left and back; a frame whose values all fit is
+    returned as it is."""
+    syntax = UID(str(ds.file_meta.TransferSyntaxUID))
+    if syntax in JPEG2000TransferSyntaxes or syntax in JPEGLSTransferSyntaxes or "PixelData" not in ds:
+        return arr  # pydicom corrects the sign of these codestreams instead; float data has no unused bits
+    allocated = int(ds.get("BitsAllocated", arr.dtype.itemsize * 8))
+    stored = int(ds.get("BitsStored", allocated) or allocated)
+    shift = allocated - stored
+    if shift <= 0 or arr.dtype.kind not in "iu" or arr.size == 0:
+        return arr
+    if arr.dtype.kind == "u":
+        fits = int(arr.max()) < 1 << stored
+    else:
+        fits = -(1 << (stored - 1)) <= int(arr.min()) and int(arr.max()) < 1 << (stored - 1)
+    if fits:
+        return arr
+    corrected = arr.copy()
+    np.left_shift(corrected, shift, out=corrected)
+    np.right_shift(corrected, shift, out=corrected)
+    return corrected
 
 
 def _grey_to_pixels(
