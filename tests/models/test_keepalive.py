@@ -205,3 +205,87 @@ def test_a_refused_connection_is_a_connect_failure() -> None:
     with pytest.raises(HttpFailure) as failure:
         asyncio.run(main())
     assert failure.value.kind == "connect"
+
+
+async def _stray_bytes(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connections: list[int]
+) -> None:
+    number, first_connection = 0, len(connections) == 1
+    while True:
+        await _read_request(reader)
+        reply = b'{"n":%d}' % number
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(reply), reply))
+        if number == 0 and first_connection:  # a second, unasked-for reply right behind the first
+            writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{"n":999}')
+        await writer.drain()
+        number += 1
+
+
+def test_bytes_beyond_a_reply_are_never_read_as_the_next_answer() -> None:
+    replies, connections = _exchange(_stray_bytes, 3)
+    assert [r.content for r in replies] == [b'{"n":0}', b'{"n":0}', b'{"n":1}']
+    assert len(connections) == 2  # the connection with stray bytes was dropped, not reused
+
+
+def test_a_server_that_takes_requests_and_drops_them_gets_each_at_most_twice() -> None:
+    received: list[bytes] = []
+
+    async def main() -> None:
+        answering = True
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while True:
+                    received.append(await _read_request(reader))
+                    if not answering:
+                        break  # took the request, then closed without a word
+                    await asyncio.sleep(0.05)  # slow enough that the posts below overlap
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        pool = KeepAlivePool("127.0.0.1", port, connect_timeout=5.0, timeout=5.0)
+        try:
+            await asyncio.gather(*(pool.post(b"/", [], b"warm %d" % n) for n in range(6)))
+            assert len(pool._idle) == 6
+            answering = False
+            received.clear()
+            with pytest.raises(HttpFailure, match="without a reply"):
+                await pool.post(b"/", [], b"the question")
+        finally:
+            await pool.aclose()
+            server.close()
+
+    asyncio.run(main())
+    assert received == [b"the question"] * 2  # once on an idle connection, once on a new one; no more
+
+
+async def _switching(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: list[int]) -> None:
+    await _read_request(reader)
+    writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n")
+    await writer.drain()
+
+
+async def _bad_chunk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: list[int]) -> None:
+    await _read_request(reader)
+    writer.write(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"ok":1}\r\n0\r\n\r\n')
+    await writer.drain()
+
+
+@pytest.mark.parametrize(
+    ("handler", "complaint"),
+    [
+        (_switching, "switched protocols"),
+        (_bad_chunk, "chunk longer than its size"),
+        (_compressed(b"gzip", gzip.compress(REPLY)[:-6]), "cut short"),
+    ],
+)
+def test_replies_a_kept_connection_could_not_survive_are_failures(handler: Handler, complaint: str) -> None:
+    with pytest.raises(HttpFailure, match=complaint) as failure:
+        _exchange(handler, 1)
+    assert failure.value.kind == "broken"

@@ -23,6 +23,7 @@ _HEADER_END: Final = b"\r\n\r\n"
 _MAX_IDLE: Final = 256
 _NO_BODY_STATUS: Final = frozenset({204, 304})
 _READ_LIMIT: Final = 1 << 20  # the longest header block accepted
+_HEX_DIGITS: Final = frozenset(b"0123456789abcdefABCDEF")
 
 FailureKind = Literal["connect", "connect_timeout", "timeout", "broken"]
 _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
@@ -66,34 +67,46 @@ class KeepAlivePool:
 
     async def post(self, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes) -> Reply:
         """POST `body` to `target` (the path, e.g. b"/v1/chat/completions") with `headers` besides Host and
-        Content-Length."""
+        Content-Length. `timeout` bounds the exchange from the first send to the reply, a resend on a fresh
+        connection included; each connection attempt has `connect_timeout`."""
         lines = [b"POST %s HTTP/1.1" % target, b"Host: " + self.host_header]
         lines.extend(b"%s: %s" % pair for pair in headers)
         lines.append(b"Content-Length: %d\r\n\r\n" % len(body))
         message = b"\r\n".join(lines) + body
-        while True:
-            connection = self._take_idle()
-            reused = connection is not None
+        status, fields, content = await self._send(message)
+        return Reply(status, fields, _decoded(content, fields.get("content-encoding", "")))
+
+    async def _send(self, message: bytes) -> tuple[int, dict[str, str], bytes]:
+        # An idle connection first; if the server had closed it before a byte of reply came (an idle
+        # timeout), once more on a new connection, never more: a server that takes requests and drops the
+        # connection must not get the same question again and again.
+        connection = self._take_idle()
+        deadline: float | None = None
+        for reused in (connection is not None, False):
             if connection is None:
                 connection = await self._connect()
+            deadline = deadline or asyncio.get_running_loop().time() + self.timeout
             try:
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout_at(deadline):
                     status, fields, content, keep = await _exchange(connection, message, reused=reused)
             except _StaleConnection:
                 connection[1].close()
-                continue  # the request never reached a live server: send it on a fresh connection
+                connection = None
+                continue
             except TimeoutError:
                 connection[1].close()
                 raise HttpFailure("timeout", f"no reply within {self.timeout:g} s") from None
             except BaseException:
                 connection[1].close()  # a half-read reply would corrupt the next one
                 raise
-            break
-        if keep and len(self._idle) < _MAX_IDLE:
-            self._idle.append(connection)
-        else:
-            connection[1].close()
-        return Reply(status, fields, _decoded(content, fields.get("content-encoding", "")))
+            # Bytes beyond the reply (a second reply, a body longer than said) would be read as the next
+            # question's answer: such a connection is never reused.
+            if keep and not _unread(connection[0]) and len(self._idle) < _MAX_IDLE:
+                self._idle.append(connection)
+            else:
+                connection[1].close()
+            return status, fields, content
+        raise HttpFailure("broken", "the server closed a new connection without a reply")
 
     async def aclose(self) -> None:
         for _, writer in self._idle:
@@ -103,7 +116,7 @@ class KeepAlivePool:
     def _take_idle(self) -> _Connection | None:
         while self._idle:
             reader, writer = self._idle.pop()
-            if not writer.is_closing() and not reader.at_eof():
+            if not writer.is_closing() and not reader.at_eof() and not _unread(reader):
                 return reader, writer
             writer.close()
         return None
@@ -133,47 +146,71 @@ async def _exchange(
     try:
         return await _read_reply(reader, reused=reused)
     except OSError as error:
-        if reused and isinstance(error, ConnectionResetError):
-            raise _StaleConnection from error
         raise HttpFailure("broken", f"reading the reply failed: {error}") from error
 
 
 async def _read_reply(
     reader: asyncio.StreamReader, *, reused: bool
 ) -> tuple[int, dict[str, str], bytes, bool]:
+    first = True
     while True:
         try:
             raw = await reader.readuntil(_HEADER_END)
         except asyncio.IncompleteReadError as error:
-            if reused and not error.partial:
+            if reused and first and not error.partial:
                 raise _StaleConnection from error
             raise HttpFailure("broken", "the server closed the connection without a reply") from None
+        except ConnectionResetError as error:
+            if reused and first:
+                raise _StaleConnection from error
+            raise
         except asyncio.LimitOverrunError:
             raise HttpFailure("broken", "reply headers too large") from None
+        first = False
         status, fields = _parse_head(raw)
-        if status >= 200 or status == 101:
+        if status == 101:
+            raise HttpFailure("broken", "the server switched protocols (HTTP 101) instead of answering")
+        if status >= 200:
             break  # 1xx (100 Continue, 103 Early Hints) precede the real reply
     keep = fields.get("connection", "").lower() != "close" and raw.startswith(b"HTTP/1.1")
-    if status in _NO_BODY_STATUS or 100 <= status < 200:
+    if status in _NO_BODY_STATUS:
         return status, fields, b"", keep
+    encodings = [
+        part.strip().lower() for part in fields.get("transfer-encoding", "").split(",") if part.strip()
+    ]
     try:
-        if "chunked" in fields.get("transfer-encoding", "").lower():
+        if encodings:
+            if encodings[-1] != "chunked":
+                raise HttpFailure("broken", f"a reply in transfer encoding {encodings[-1]!r}")
             content = await _read_chunked(reader)
         elif "content-length" in fields:
-            content = await reader.readexactly(int(fields["content-length"]))
+            content = await reader.readexactly(_content_length(fields["content-length"]))
         else:
             content, keep = await reader.read(), False  # delimited by the server closing the connection
     except asyncio.IncompleteReadError:
         raise HttpFailure("broken", "the reply broke off before its end") from None
-    except (ValueError, asyncio.LimitOverrunError) as error:  # a length that is not a number
-        raise HttpFailure("broken", f"malformed reply: {error}") from None
+    except asyncio.LimitOverrunError:
+        raise HttpFailure("broken", "a chunk header too long") from None
     return status, fields, content, keep
+
+
+def _content_length(value: str) -> int:
+    lengths = {part.strip() for part in value.split(",")}  # "10, 10" from a proxy that joined two
+    if len(lengths) != 1 or not next(iter(lengths)).isdigit():
+        raise HttpFailure("broken", f"malformed Content-Length {value[:40]!r}")
+    return int(lengths.pop())
+
+
+def _unread(reader: asyncio.StreamReader) -> bool:
+    """Whether bytes the server sent are waiting unread (StreamReader keeps them in `_buffer`)."""
+    return bool(getattr(reader, "_buffer", b""))
 
 
 def _parse_head(raw: bytes) -> tuple[int, dict[str, str]]:
     status_line, *lines = raw[: -len(_HEADER_END)].split(b"\r\n")
     parts = status_line.split(b" ", 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+    valid = len(parts) >= 2 and parts[0].startswith(b"HTTP/1.") and len(parts[1]) == 3
+    if not valid or not parts[1].isdigit() or not b"100" <= parts[1] <= b"599":
         raise HttpFailure("broken", f"not an HTTP/1.1 reply: {status_line[:80]!r}")
     fields: dict[str, str] = {}
     for line in lines:
@@ -187,14 +224,18 @@ def _parse_head(raw: bytes) -> tuple[int, dict[str, str]]:
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     pieces: list[bytes] = []
     while True:
-        size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip(), 16)
+        size_line = (await reader.readuntil(b"\r\n"))[:-2]
+        digits = size_line.split(b";", 1)[0].strip()
+        if not digits or not all(c in _HEX_DIGITS for c in digits) or len(digits) > 16:
+            raise HttpFailure("broken", f"malformed chunk size {size_line[:40]!r}")
+        size = int(digits, 16)
         if size == 0:
             while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers, then the blank line
                 pass
             return b"".join(pieces)
         pieces.append(await reader.readexactly(size))
-        await reader.readexactly(2)
+        if await reader.readexactly(2) != b"\r\n":
+            raise HttpFailure("broken", "a chunk longer than its size")
 
 
 def _decoded(content: bytes, encoding: str) -> bytes:
@@ -203,12 +244,15 @@ def _decoded(content: bytes, encoding: str) -> bytes:
     if encoding in ("", "identity"):
         return content
     if encoding in ("gzip", "x-gzip", "deflate"):
-        try:
-            # wbits 47: a gzip or zlib header, whichever it is; raw deflate (no header) is retried below.
-            return zlib.decompressobj(47).decompress(content)
-        except zlib.error:
+        # wbits 47: a gzip or zlib header, whichever it is; raw deflate (no header) is tried next.
+        for wbits in (47, -15):
+            decompressor = zlib.decompressobj(wbits)
             try:
-                return zlib.decompressobj(-15).decompress(content)
-            except zlib.error as error:
-                raise HttpFailure("broken", f"a {encoding} reply that does not decompress: {error}") from None
+                data = decompressor.decompress(content)
+            except zlib.error:
+                continue
+            if decompressor.eof and not decompressor.unused_data:
+                return data
+            raise HttpFailure("broken", f"a {encoding} reply cut short or followed by other data")
+        raise HttpFailure("broken", f"a {encoding} reply that does not decompress")
     raise HttpFailure("broken", f"a reply in content encoding {encoding!r}, which was not asked for")
