@@ -44,6 +44,7 @@ _IMAGE_SLOT = "\x00spinebench-image\x00"
 _IMAGE_SLOT_JSON = json.dumps(_IMAGE_SLOT).encode()
 _EXCERPT_CHARS = 300
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 if TYPE_CHECKING:
     from spinebench.models._openai_client import OfficialClient
@@ -91,6 +92,7 @@ class OpenAICompatProvider:
                 "openai: --api-key-env takes the name of the environment variable holding the key "
                 "(e.g. OPENAI_API_KEY), not the key; the value given is not such a name"
             )
+        self._api_key()  # a key that cannot go in a header is refused now, not at the first question
         host = urlsplit(url).hostname or ""
         if is_hosted_api(host) and not os.environ.get(self.options.api_key_env):
             # Without this every question would be sent and fail with 401 (or go to the hosted API by
@@ -213,7 +215,7 @@ class OpenAICompatProvider:
                 where = reply.headers.get("location", "(no location)")
                 text = f"redirected to {where}: give that URL as --base-url"
             raise self._status_error(reply.status, reply.headers, text)
-        return _parse_completion(reply.content, self.base_url)
+        return _parse_completion(reply.content, self.base_url, self._shown)
 
     async def _send(self, body: bytes) -> Reply:
         """Straight over a kept-alive connection to a plain-http server, else through the official client."""
@@ -226,7 +228,7 @@ class OpenAICompatProvider:
             timeout = self._timeout()
             self._client = OfficialClient(
                 self.options.base_url,  # None: the client reads OPENAI_BASE_URL, then its default
-                os.environ.get(self.options.api_key_env) or PLACEHOLDER_API_KEY,
+                self._api_key(),
                 timeout=timeout.read,
                 connect_timeout=timeout.connect,
             )
@@ -241,9 +243,12 @@ class OpenAICompatProvider:
             return ProviderError(
                 "timeout", f"no reply within {self.options.timeout:g} s from {self.base_url}"
             )
+        # The failure may quote the server's bytes: shown as any error body is (one line, no key).
         if failure.kind == "connect":
-            return ProviderError("connection", f"cannot reach {self.base_url}: {failure}")
-        return ProviderError("connection", f"reply from {self.base_url} broke off: {failure}")
+            return ProviderError("connection", f"cannot reach {self.base_url}: {self._shown(str(failure))}")
+        return ProviderError(
+            "connection", f"reply from {self.base_url} broke off: {self._shown(str(failure))}"
+        )
 
     def _plain_pool(self) -> KeepAlivePool | None:
         """Connections straight to a plain-http server reached without a proxy (a local vLLM, SGLang,
@@ -259,13 +264,12 @@ class OpenAICompatProvider:
 
     def _plain_headers(self) -> list[tuple[bytes, bytes]]:
         if self._headers is None:
-            key = os.environ.get(self.options.api_key_env) or PLACEHOLDER_API_KEY
-            self._key = key
+            key = self._api_key()
             self._headers = [
                 (b"Content-Type", b"application/json"),
                 (b"Accept", b"application/json"),
                 (b"User-Agent", f"spinebench/{__version__}".encode()),
-                (b"Authorization", b"Bearer " + key.encode("latin-1", "replace")),
+                (b"Authorization", b"Bearer " + key.encode("ascii")),
             ]
         return self._headers
 
@@ -283,23 +287,39 @@ class OpenAICompatProvider:
             kind, retryable = "client", False
         return ProviderError(kind, message, retryable=retryable, retry_after=retry_after, status=status)
 
+    def _api_key(self) -> str:
+        """The key from the environment variable (surrounding whitespace dropped: env files and secret
+        mounts leave a newline), else the placeholder local servers accept. A key with spaces, control
+        or non-ASCII characters inside could not be sent as it is (a line break would start a header of
+        its own): refused, and never shown."""
+        name = self.options.api_key_env
+        key = (os.environ.get(name) or "").strip()
+        if key and not _PRINTABLE_ASCII.fullmatch(key):
+            raise ModelSpecError(
+                f"openai: ${name} holds spaces, control or non-ASCII characters inside the key; an API "
+                "key is printable ASCII (the value is not shown)"
+            )
+        self._key = key or PLACEHOLDER_API_KEY
+        return self._key
+
     def _shown(self, text: str) -> str:
-        """An error body as it may be printed and stored: one line, no escape sequences, no key."""
+        """Server text as it may be printed and stored: no key, one line, no escape sequences, short."""
+        # Some servers echo the key they rejected; never let it into an error that ends up in a log. The
+        # key goes first, before anything could split it.
+        for key in {self._key} - {"", PLACEHOLDER_API_KEY}:
+            text = text.replace(key, "[redacted]")
         text = " ".join(terminal_safe(text).split())
         if len(text) > _EXCERPT_CHARS:
             text = text[:_EXCERPT_CHARS] + "..."
-        # Some servers echo the key they rejected; never let it into an error that ends up in a log.
-        keys = {self._client.api_key if self._client is not None else "", self._key}
-        for key in keys - {"", PLACEHOLDER_API_KEY}:
-            text = text.replace(key, "[redacted]")
         return text or "(empty body)"
 
 
-def _parse_completion(body: bytes, base_url: str) -> Completion:
-    """A Completion from a chat completion's JSON; anything malformed is a retryable `bad_response`."""
+def _parse_completion(body: bytes, base_url: str, shown: Callable[[str], str]) -> Completion:
+    """A Completion from a chat completion's JSON; anything malformed is a retryable `bad_response`
+    (`shown` makes the excerpt of the body safe to store)."""
 
     def bad(reason: str) -> ProviderError:
-        excerpt = body[:_EXCERPT_CHARS].decode("utf-8", "replace")
+        excerpt = shown(body[: 4 * _EXCERPT_CHARS].decode("utf-8", "replace"))
         return ProviderError("bad_response", f"{reason} from {base_url}/chat/completions: {excerpt!r}")
 
     try:
