@@ -29,3 +29,15 @@ def test_questions_with_the_same_outcome_share_one_entry() -> None:
         lean.add(Prediction(f"q{number}", "x", ("AB"[number % 2],), "strict"))
     assert len(lean) == 1000
     assert len(lean._table) == 2  # two distinct outcomes, whatever the number of questions
+
+
+def test_lines_with_nested_values_are_kept_as_they_were_read() -> None:
+    lean = LeanPredictions()
+    nested = Prediction("q1", None, error={"kind": "x", "detail": {"code": 5}})  # type: ignore[dict-item]
+    lean.add(nested)
+    lean.add(Prediction("q2", None, error="a plain string"))  # type: ignore[arg-type]
+    lean.add(Prediction("q3", "r", (["A"],), "strict"))  # type: ignore[arg-type]
+    assert len(lean) == 3 and set(lean) == {"q1", "q2", "q3"}
+    assert lean["q1"] is nested and lean["q2"].failed and lean["q3"].letters == (["A"],)
+    lean.add(Prediction("q1", "r", ("B",), "strict"))  # a later, ordinary line for q1 replaces it
+    assert lean["q1"].letters == ("B",) and len(lean) == 3

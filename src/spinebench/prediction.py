@@ -69,31 +69,44 @@ class LeanPredictions(Mapping[str, Prediction]):
         self._codes: dict[str, int] = {}
         self._outcomes: dict[_Outcome, int] = {}
         self._table: list[_Outcome] = []
+        # Lines another tool wrote with nested values where SpineBench writes strings: kept as they are.
+        self._odd: dict[str, Prediction] = {}
 
     def add(self, prediction: Prediction) -> None:
         """Records `prediction` for its question (the latest added wins)."""
-        error = None if prediction.error is None else tuple(sorted(prediction.error.items()))
-        outcome = (prediction.letters, prediction.stage, error, prediction.attempts)
-        code = self._outcomes.get(outcome)
+        question_id = prediction.question_id
+        self._odd.pop(question_id, None)
+        try:
+            error = None if prediction.error is None else tuple(sorted(prediction.error.items()))
+            outcome = (prediction.letters, prediction.stage, error, prediction.attempts)
+            code = self._outcomes.get(outcome)
+        except (AttributeError, TypeError):  # an error that is not a mapping, an unhashable value
+            self._codes.pop(question_id, None)
+            self._odd[question_id] = prediction
+            return
         if code is None:
             code = self._outcomes[outcome] = len(self._table)
             self._table.append(outcome)
-        self._codes[prediction.question_id] = code
+        self._codes[question_id] = code
 
     def __getitem__(self, question_id: str) -> Prediction:
-        letters, stage, error, attempts = self._table[self._codes[question_id]]
+        code = self._codes.get(question_id)
+        if code is None:
+            return self._odd[question_id]
+        letters, stage, error, attempts = self._table[code]
         return Prediction(
             question_id, None, letters, stage, None if error is None else dict(error), attempts=attempts
         )
 
     def __contains__(self, question_id: object) -> bool:
-        return question_id in self._codes
+        return question_id in self._codes or question_id in self._odd
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._codes)
+        yield from self._codes
+        yield from self._odd
 
     def __len__(self) -> int:
-        return len(self._codes)
+        return len(self._codes) + len(self._odd)
 
 
 _Outcome = tuple[tuple[str, ...], "Stage | None", "tuple[tuple[str, str], ...] | None", int]
