@@ -153,8 +153,8 @@ def test_patient_round_trips_and_benchmarks_without_the_column_read_as_unknown(t
     ("entry", "complaint"),
     [
         ({"bytes": 10}, "is not a sha256 and a size"),
-        ({"sha256": "zz" * 32, "bytes": 10}, "is not a sha256 and a size"),
-        ({"sha256": "ab" * 31, "bytes": 10}, "is not 64 hex digits"),
+        ({"sha256": "zz" * 32, "bytes": 10}, "is not 64 lower-case hex digits"),
+        ({"sha256": "ab" * 31, "bytes": 10}, "is not 64 lower-case hex digits"),
         ({"sha256": "ab" * 32, "bytes": "ten"}, "is not a sha256 and a size"),
     ],
 )

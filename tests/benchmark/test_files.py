@@ -54,7 +54,10 @@ def test_an_image_whose_name_disagrees_with_its_digest_is_kept_by_name() -> None
     [
         ({"bytes": 10}, "is not a sha256 and a size"),
         ("not an object", "is not a sha256 and a size"),
-        ({"sha256": "ab" * 31, "bytes": 10}, "is not 64 hex digits"),
+        ({"sha256": "ab" * 31, "bytes": 10}, "is not 64 lower-case hex digits"),
+        ({"sha256": "AB" * 32, "bytes": 10}, "is not 64 lower-case hex digits"),
+        ({"sha256": "ab" * 32, "bytes": "10"}, "is not a sha256 and a size"),
+        ({"sha256": "ab" * 32, "bytes": True}, "is not a sha256 and a size"),
     ],
 )
 def test_a_malformed_entry_is_named(entry: object, complaint: str) -> None:
@@ -64,7 +67,9 @@ def test_a_malformed_entry_is_named(entry: object, complaint: str) -> None:
         FileList({"images/x.png": entry}, Path("manifest.json"), "images")
 
 
-@pytest.mark.parametrize("name", ["../secret", "images/../../x.png", "/etc/passwd", "a\\b", "C:/x", ""])
+@pytest.mark.parametrize(
+    "name", ["../secret", "images/../../x.png", "/etc/passwd", "a\\b", "C:/x", "", "extra\x00.txt", "a\nb"]
+)
 def test_a_name_outside_the_benchmark_folder_is_refused(name: str) -> None:
     entry = {"sha256": "ab" * 32, "bytes": 1}
     with pytest.raises(BenchmarkError, match="would lie outside the benchmark folder"):

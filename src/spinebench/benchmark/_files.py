@@ -11,6 +11,7 @@ sits in a plain dict.
 from __future__ import annotations
 
 import bisect
+import re
 from array import array
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from spinebench.errors import BenchmarkError
 _DIGEST: Final = 32
 _HEX: Final = 2 * _DIGEST
 _PREFIXES: Final = 1 << 16
+_LOWER_HEX: Final = re.compile(r"[0-9a-f]{64}")
 
 
 class FileList:
@@ -34,11 +36,11 @@ class FileList:
         extensions: dict[str, int] = {}
         for name, entry in entries.items():
             digest = _entry_digest(name, entry, manifest)
+            if not _inside(name):
+                raise BenchmarkError(f"{manifest}: the file {name!r} would lie outside the benchmark folder")
             extension = self._addressed_extension(name, digest)
             if extension is not None and len(extensions) < 256:
                 addressed.append((digest, extensions.setdefault(extension, len(extensions))))
-            elif not _inside(name):
-                raise BenchmarkError(f"{manifest}: the file {name!r} would lie outside the benchmark folder")
             else:
                 self._other[name] = digest
         addressed.sort()
@@ -118,18 +120,20 @@ class _Digests:
 
 
 def _entry_digest(name: str, entry: Any, manifest: Path) -> bytes:
-    try:
-        digest = bytes.fromhex(entry["sha256"])
-        int(entry["bytes"])
-    except (KeyError, TypeError, ValueError):
-        raise BenchmarkError(f"{manifest}: the entry of {name!r} is not a sha256 and a size") from None
-    if len(digest) != _DIGEST:
-        raise BenchmarkError(f"{manifest}: the sha256 of {name!r} is not 64 hex digits")
-    return digest
+    """The entry's sha256 as raw bytes; it must be 64 lower-case hex digits (as hashlib writes them, and as
+    files are checked against them) beside a size in bytes."""
+    digest, size = (entry.get("sha256"), entry.get("bytes")) if isinstance(entry, dict) else (None, None)
+    if not isinstance(digest, str) or isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise BenchmarkError(f"{manifest}: the entry of {name!r} is not a sha256 and a size")
+    if not _LOWER_HEX.fullmatch(digest):
+        raise BenchmarkError(f"{manifest}: the sha256 of {name!r} is not 64 lower-case hex digits")
+    return bytes.fromhex(digest)
 
 
 def _inside(name: str) -> bool:
-    """Whether a listed name stays inside the benchmark folder (relative, no `..`, forward slashes only)."""
+    """Whether a listed name stays inside the benchmark folder: relative, no `..`, forward slashes only, no
+    control characters (a NUL would fail every file call)."""
     parts = name.split("/")
     relative = bool(name) and not name.startswith("/") and ":" not in parts[0]
-    return relative and "\\" not in name and ".." not in parts
+    plain = "\\" not in name and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
+    return relative and plain and ".." not in parts
