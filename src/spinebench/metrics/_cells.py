@@ -24,6 +24,7 @@ from spinebench.stats import (
     FloatArray,
     IntArray,
     bootstrap_ratios,
+    minority_clusters,
     percentile_intervals,
     wilson_cluster,
 )
@@ -76,29 +77,30 @@ class Columns:
             self._columns, dtype=np.int64
         )
         values = np.frombuffer(self._values, dtype=np.float64)
-        if n_clusters * n_columns <= 4 * pairs.size:  # few cells: a table of them all is the smaller
-            every_sum = np.bincount(pairs, weights=values, minlength=n_clusters * n_columns)
-            every_count = np.bincount(pairs, minlength=n_clusters * n_columns)
-            present = np.flatnonzero(every_count)
-            sums: FloatArray = every_sum[present].astype(np.float64, copy=False)
-            counts: FloatArray = every_count[present].astype(np.float64)
-            del every_sum, every_count
-        else:
-            present, where = np.unique(pairs, return_inverse=True)
-            sums = np.bincount(where, weights=values, minlength=present.size).astype(np.float64)
-            counts = np.bincount(where, minlength=present.size).astype(np.float64)
-        pair_cluster, pair_column = np.divmod(present, n_columns)
-        found = _wilson_cells(pair_column, sums, counts, n_columns, settings)
-        result = {key: found[k] for key, k in self.keys.items()}
         sdd, sll = self.keys.get(("tasks", "SDD", "accuracy")), self.keys.get(("tasks", "SLL", "accuracy"))
         parts = [sdd, sll] if sdd is not None and sll is not None else []
+        if n_clusters * n_columns <= 4 * pairs.size:  # the whole table is at most 4 numbers a value: dense
+            size = n_clusters * n_columns
+            numerators = np.bincount(pairs, weights=values, minlength=size).astype(np.float64)
+            numerators = numerators.reshape(n_clusters, n_columns)
+            every_count = np.bincount(pairs, minlength=size).astype(np.float64)
+            denominators = every_count.reshape(n_clusters, n_columns)
+            found = clustered_wilson(numerators, denominators, settings)
+            part_sums, part_counts = numerators[:, parts], denominators[:, parts]
+        else:
+            present, where = np.unique(pairs, return_inverse=True)
+            sums: FloatArray = np.bincount(where, weights=values, minlength=present.size).astype(np.float64)
+            counts: FloatArray = np.bincount(where, minlength=present.size).astype(np.float64)
+            pair_cluster, pair_column = np.divmod(present, n_columns)
+            found = _wilson_cells(pair_column, sums, counts, n_columns, settings)
+            part_sums, part_counts = np.zeros((n_clusters, len(parts))), np.zeros((n_clusters, len(parts)))
+            for k, column in enumerate(parts):
+                chosen = pair_column == column
+                part_sums[pair_cluster[chosen], k] = sums[chosen]
+                part_counts[pair_cluster[chosen], k] = counts[chosen]
+        result = {key: found[k] for key, k in self.keys.items()}
         # One bootstrap for every combined score: the overall's two parts and the `extra` ratio columns
         # (balanced accuracy, macro-F1) come from the same resamples (drawing them is the costly part).
-        part_sums, part_counts = np.zeros((n_clusters, len(parts))), np.zeros((n_clusters, len(parts)))
-        for k, column in enumerate(parts):
-            chosen = pair_column == column
-            part_sums[pair_cluster[chosen], k] = sums[chosen]
-            part_counts[pair_cluster[chosen], k] = counts[chosen]
         tops, bottoms = [part_sums], [part_counts]
         if extra is not None:
             tops.append(extra[0])
@@ -125,17 +127,24 @@ def clustered_wilson(
 ) -> list[CellInterval]:
     """Wilson's interval at the clustered effective size for each column of per-cluster sums of values in
     [0, 1] (`numerators`) over per-cluster question counts (`denominators`), both [clusters, columns]."""
-    clusters_at, columns_at = np.nonzero(denominators > 0)  # row by row: clusters in order within a column
-    top, bottom = numerators[clusters_at, columns_at], denominators[clusters_at, columns_at]
-    return _wilson_cells(columns_at, top, bottom, numerators.shape[1], settings)
+    questions = denominators.sum(axis=0)
+    clusters = (denominators > 0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = numerators.sum(axis=0) / questions
+        residual = numerators - mean * denominators
+        variance = clusters / (clusters - 1) * (residual**2).sum(axis=0) / questions**2
+    minority = minority_clusters(numerators, denominators)
+    return _intervals(mean, questions, variance, clusters, minority, settings)
 
 
 def _wilson_cells(
     column: IntArray, top: FloatArray, bottom: FloatArray, n_columns: int, settings: BootstrapSettings
 ) -> list[CellInterval]:
     """`clustered_wilson` from the (cluster, column) pairs that hold questions: each pair's column, sum and
-    question count, clusters in order within each column (so every sum adds in the order a dense
-    clusters x columns table would, and gives the same bits)."""
+    question count, clusters in order within each column, for tables too large to hold (the full benchmark:
+    40k clusters x ~100 cells). Every sum adds in the order numpy sums a dense table of two or more columns,
+    row by row, so it gives the same bits (a single column numpy sums pairwise: that table is always small
+    and goes to `clustered_wilson`)."""
     questions: FloatArray = np.bincount(column, weights=bottom, minlength=n_columns).astype(np.float64)
     clusters: FloatArray = np.bincount(column, minlength=n_columns).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -145,7 +154,17 @@ def _wilson_cells(
     # Clusters holding a right answer, or holding a wrong one, whichever is fewer (see minority_clusters).
     right = np.bincount(column, top > 1e-12, n_columns)
     wrong = np.bincount(column, top < bottom - 1e-12, n_columns)
-    minority = np.minimum(right, wrong)
+    return _intervals(mean, questions, variance, clusters, np.minimum(right, wrong), settings)
+
+
+def _intervals(
+    mean: FloatArray,
+    questions: FloatArray,
+    variance: FloatArray,
+    clusters: FloatArray,
+    minority: FloatArray,
+    settings: BootstrapSettings,
+) -> list[CellInterval]:
     found = wilson_cluster(mean, questions, variance, clusters, settings.level, minority_clusters=minority)
     return [
         CellInterval(
@@ -154,7 +173,7 @@ def _wilson_cells(
             int(clusters[k]),
             round(float(found.design_effect[k]), 4) if questions[k] > 0 else None,
         )
-        for k in range(n_columns)
+        for k in range(len(mean))
     ]
 
 

@@ -134,7 +134,9 @@ class LevelTally:
     true: dict[str, int] = field(default_factory=dict)
     chosen: dict[str, int] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
-    chance_recall: dict[str, tuple[float, int]] = field(default_factory=dict)  # sum of chances, questions
+    # Each question's chance, summed at the end with sum() as always (Python 3.12's sum() compensates, so
+    # a running total would differ there in the last bits); 8 bytes a question.
+    chance_recall: dict[str, array[float]] = field(default_factory=dict)
     chance_hits: dict[str, float] = field(default_factory=dict)
     chance_chosen: dict[str, float] = field(default_factory=dict)
 
@@ -145,8 +147,7 @@ class LevelTally:
             self.chance_chosen[level] = self.chance_chosen.get(level, 0.0) + share
             if level in truth:
                 self.chance_hits[level] = self.chance_hits.get(level, 0.0) + share
-                total, count = self.chance_recall.get(level, (0.0, 0))
-                self.chance_recall[level] = (total + share, count + 1)
+                self.chance_recall.setdefault(level, array("d")).append(share)
 
     def add_answer(self, truth: set[str], picked: set[str]) -> None:
         for level in truth:
@@ -160,7 +161,7 @@ class LevelTally:
         result: dict[str, dict[str, Any]] = {}
         for level in levels:
             true, chosen, hits = self.true.get(level, 0), self.chosen.get(level, 0), self.hits.get(level, 0)
-            recall_chance, recall_questions = self.chance_recall.get(level, (0.0, 0))
+            recall_chance = self.chance_recall.get(level, array("d"))
             chosen_chance = self.chance_chosen.get(level, 0.0)
             result[level] = {
                 "true": true,
@@ -169,7 +170,7 @@ class LevelTally:
                 "recall": round(hits / true, 6) if true else None,
                 "precision": round(hits / chosen, 6) if chosen else None,
                 "chance": {
-                    "recall": round(recall_chance / recall_questions, 6) if recall_questions else None,
+                    "recall": round(sum(recall_chance) / len(recall_chance), 6) if recall_chance else None,
                     "precision": round(self.chance_hits.get(level, 0.0) / chosen_chance, 6)
                     if chosen_chance
                     else None,
