@@ -41,3 +41,17 @@ def test_a_large_benchmark_holds_one_small_block_of_weights() -> None:
     first = next(blocks)
     assert first.nbytes <= 8 * _bootstrap._BLOCK_WEIGHTS
     assert next(blocks).base is first.base  # refilled in place, not a new array per block
+
+
+def test_intervals_of_fractional_values_do_not_depend_on_the_block_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(8)
+    differences = rng.choice([-1.0, -2 / 3, -0.5, 0.0, 1 / 3, 0.4, 1.0], size=(6000, 1))
+    questions = np.ones((6000, 1))
+    settings = BootstrapSettings(resamples=120, seed=2)
+    monkeypatch.setattr(_bootstrap, "_BLOCK_WEIGHTS", 6000 * 100)
+    reference = bootstrap_ratios(differences, questions, settings)
+    for rows in (1, 13):
+        monkeypatch.setattr(_bootstrap, "_BLOCK_WEIGHTS", 6000 * rows)
+        assert np.array_equal(bootstrap_ratios(differences, questions, settings), reference)

@@ -22,10 +22,9 @@ IntArray = npt.NDArray[np.int64]
 
 # Resamples are drawn in blocks of at most this many weights (4 MB), so that memory stays flat for large
 # benchmarks (1000 resamples x 65k clusters would be 520 MB). The block size depends on the cluster count
-# alone, never on memory, so the same inputs give the same bytes. The scores' intervals bootstrap counts
-# (right answers, questions, confusion cells): integer sums are exact in any order, so for them the block
-# size cannot change a bit (tests/stats check this); a mean of fractional values (an SLL F1 difference)
-# could differ in its last bits between block sizes, which is why the size is fixed by the clusters.
+# alone, never on memory. The scores' intervals bootstrap counts (right answers, questions, confusion
+# cells): integer sums are exact in any order, so the block size cannot change a bit (tests/stats check
+# this); fractional values are summed one resample at a time (see bootstrap_ratios), for the same reason.
 _BLOCK_WEIGHTS: Final = 1 << 19
 _MAX_BLOCK_ROWS: Final = 100
 
@@ -82,11 +81,23 @@ def bootstrap_ratios(
         raise ValueError("numerators and denominators must have the same shape")
     if n_clusters == 0:
         return np.full((settings.resamples, columns), np.nan)
+    # Sums of counts are exact whatever the order BLAS adds them in; fractional values (an SLL F1
+    # difference) are summed one resample at a time, so that the block's shape cannot move a bit.
+    exact = _integral(numerators) and _integral(denominators)
     blocks: list[FloatArray] = []
     for weights in resample_weights(n_clusters, settings):
+        if exact:
+            tops, bottoms = weights @ numerators, weights @ denominators
+        else:
+            tops = np.stack([row @ numerators for row in weights])
+            bottoms = np.stack([row @ denominators for row in weights])
         with np.errstate(invalid="ignore", divide="ignore"):
-            blocks.append((weights @ numerators) / (weights @ denominators))
+            blocks.append(tops / bottoms)
     return np.concatenate(blocks, axis=0)
+
+
+def _integral(values: FloatArray) -> bool:
+    return bool(np.all(np.isfinite(values) & (values == np.rint(values))))
 
 
 def resample_weights(n_clusters: int, settings: BootstrapSettings) -> Iterator[FloatArray]:
