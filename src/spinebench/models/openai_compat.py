@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from spinebench import __version__
 from spinebench.display import terminal_safe
@@ -259,7 +259,8 @@ class OpenAICompatProvider:
             if origin is not None:
                 timeout = self._timeout()
                 self._pool = KeepAlivePool(*origin, connect_timeout=timeout.connect, timeout=timeout.read)
-                self._target = (urlsplit(self.base_url).path.rstrip("/") + "/chat/completions").encode()
+                path = urlsplit(self.base_url).path.rstrip("/") + "/chat/completions"
+                self._target = quote(path, safe="/%!$&'()*+,;=:@-._~").encode()  # as httpx would send it
         return self._pool
 
     def _plain_headers(self) -> list[tuple[bytes, bytes]]:
