@@ -72,10 +72,6 @@ class OpenAICompatProvider:
         self.options = options or ProviderOptions()
         self._sleep = sleep
         self._client: OfficialClient | None = None  # https and proxied URLs
-        # Plain-http servers are posted to directly (models/_keepalive.py); made on the first request.
-        self._plain: bool | None = None
-        self._pool: KeepAlivePool | None = None
-        self._target = b""
         self._headers: list[tuple[bytes, bytes]] | None = None
         self._key = ""
         self._images = DataUrlCache(
@@ -103,6 +99,17 @@ class OpenAICompatProvider:
                 "another variable with --api-key-env, or give --base-url for a local server "
                 "(e.g. http://localhost:8000/v1)"
             )
+        # Plain-http servers reached without a proxy (a local vLLM, SGLang, Ollama: where per-request CPU
+        # decides throughput) are posted to directly (models/_keepalive.py); None: the official client.
+        # Opening a pool connects nowhere: connections are made by the first requests.
+        self._pool: KeepAlivePool | None = None
+        self._target = b""
+        origin = _plain_http_origin(self.base_url)
+        if origin is not None:
+            timeout = self._timeout()
+            self._pool = KeepAlivePool(*origin, connect_timeout=timeout.connect, timeout=timeout.read)
+            path = urlsplit(self.base_url).path.rstrip("/") + "/chat/completions"
+            self._target = quote(path, safe="/%!$&'()*+,;=:@-._~").encode()  # as httpx would send it
 
     @property
     def spec(self) -> str:
@@ -219,9 +226,8 @@ class OpenAICompatProvider:
 
     async def _send(self, body: bytes) -> Reply:
         """Straight over a kept-alive connection to a plain-http server, else through the official client."""
-        pool = self._plain_pool()
-        if pool is not None:
-            return await pool.post(self._target, self._plain_headers(), body)
+        if self._pool is not None:
+            return await self._pool.post(self._target, self._plain_headers(), body)
         if self._client is None:
             from spinebench.models._openai_client import OfficialClient  # ~40 MB: only when it is used
 
@@ -249,19 +255,6 @@ class OpenAICompatProvider:
         return ProviderError(
             "connection", f"reply from {self.base_url} broke off: {self._shown(str(failure))}"
         )
-
-    def _plain_pool(self) -> KeepAlivePool | None:
-        """Connections straight to a plain-http server reached without a proxy (a local vLLM, SGLang,
-        Ollama: where per-request CPU decides throughput); None: the official client's own transport."""
-        if self._pool is None and self._plain is None:
-            origin = _plain_http_origin(self.base_url)
-            self._plain = origin is not None
-            if origin is not None:
-                timeout = self._timeout()
-                self._pool = KeepAlivePool(*origin, connect_timeout=timeout.connect, timeout=timeout.read)
-                path = urlsplit(self.base_url).path.rstrip("/") + "/chat/completions"
-                self._target = quote(path, safe="/%!$&'()*+,;=:@-._~").encode()  # as httpx would send it
-        return self._pool
 
     def _plain_headers(self) -> list[tuple[bytes, bytes]]:
         if self._headers is None:
