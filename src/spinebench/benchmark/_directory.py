@@ -336,9 +336,10 @@ class Benchmark:
 
     def read_file(self, name: str) -> bytes:
         """An extra file of the benchmark (see BenchmarkWriter.add_file), checked against the manifest."""
-        if not self.has_file(name):
+        expected = self._files.sha256(name) if self.has_file(name) else None
+        if expected is None:
             raise BenchmarkError(f"{self.path / name}: not an extra file listed in {MANIFEST_NAME}")
-        return self._read_checked(name, f"listed in {MANIFEST_NAME}")
+        return self._read_checked(name, f"listed in {MANIFEST_NAME}", expected)
 
     def has_file(self, name: str) -> bool:
         return name in self._files and not name.startswith(IMAGES_DIR + "/") and name != PARQUET_NAME
@@ -350,9 +351,9 @@ class Benchmark:
             raise BenchmarkError(f"question {question.id}: image {question.image} is not in {MANIFEST_NAME}")
         return self._read_checked(question.image, f"image of question {question.id}", expected)
 
-    def _read_checked(self, relative: str, what: str, expected: bytes | None = None) -> bytes:
-        """A listed file's bytes; an error naming the file (and `what` it is) when missing or altered."""
-        expected = expected or self._files.sha256(relative)
+    def _read_checked(self, relative: str, what: str, expected: bytes) -> bytes:
+        """A listed file's bytes; an error naming the file (and `what` it is) when missing or, against the
+        `expected` sha256, altered."""
         try:
             # A string path: a pathlib join per image costs more than reading a 50 KB image from the cache.
             with open(os.path.join(self._root, relative), "rb") as handle:
