@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -28,30 +29,41 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(length)
 
 
+@contextlib.asynccontextmanager
+async def _serving(
+    handler: Handler, connections: list[int], *, timeout: float = 5.0
+) -> AsyncIterator[KeepAlivePool]:
+    """A server on 127.0.0.1 running `handler` per connection (counted in `connections`), and a pool to it."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        try:
+            await handler(reader, writer, connections)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    pool = KeepAlivePool(
+        "127.0.0.1", server.sockets[0].getsockname()[1], connect_timeout=5.0, timeout=timeout
+    )
+    try:
+        yield pool
+    finally:
+        await pool.aclose()
+        server.close()
+
+
 def _exchange(handler: Handler, posts: int, *, timeout: float = 5.0) -> tuple[list[Reply], list[int]]:
     """`posts` sequential POSTs through one client; returns the replies and the connection count."""
     connections: list[int] = []
 
     async def main() -> list[Reply]:
-        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            connections.append(1)
-            try:
-                await handler(reader, writer, connections)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                pass
-            finally:
-                writer.close()
-
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        pool = KeepAlivePool("127.0.0.1", port, connect_timeout=5.0, timeout=timeout)
-        try:
+        async with _serving(handler, connections, timeout=timeout) as pool:
             return [
                 await pool.post(b"/v1/x", [(b"X-Test", b"1")], b"body %d" % number) for number in range(posts)
             ]
-        finally:
-            await pool.aclose()
-            server.close()
 
     return asyncio.run(main()), connections
 
@@ -229,37 +241,27 @@ def test_bytes_beyond_a_reply_are_never_read_as_the_next_answer() -> None:
 
 def test_a_server_that_takes_requests_and_drops_them_gets_each_at_most_twice() -> None:
     received: list[bytes] = []
+    answering = [True]
+
+    async def take_then_drop(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: list[int]
+    ) -> None:
+        while True:
+            received.append(await _read_request(reader))
+            if not answering[0]:
+                return  # took the request, then closed without a word
+            await asyncio.sleep(0.05)  # slow enough that the posts below overlap
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
 
     async def main() -> None:
-        answering = True
-
-        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            try:
-                while True:
-                    received.append(await _read_request(reader))
-                    if not answering:
-                        break  # took the request, then closed without a word
-                    await asyncio.sleep(0.05)  # slow enough that the posts below overlap
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-                    await writer.drain()
-            except (asyncio.IncompleteReadError, ConnectionError):
-                pass
-            finally:
-                writer.close()
-
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        pool = KeepAlivePool("127.0.0.1", port, connect_timeout=5.0, timeout=5.0)
-        try:
+        async with _serving(take_then_drop, []) as pool:
             await asyncio.gather(*(pool.post(b"/", [], b"warm %d" % n) for n in range(6)))
             assert len(pool._idle) == 6
-            answering = False
+            answering[0] = False
             received.clear()
             with pytest.raises(HttpFailure, match="without a reply"):
                 await pool.post(b"/", [], b"the question")
-        finally:
-            await pool.aclose()
-            server.close()
 
     asyncio.run(main())
     assert received == [b"the question"] * 2  # once on an idle connection, once on a new one; no more
